@@ -1,0 +1,32 @@
+# Korb's entry points. `make demo` and `make test` work on a fresh Debian 12
+# machine: they install missing packages, configure, build and run.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build demo test bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The bank example end to end: server and client as separate processes.
+demo: build
+	@bash examples/bank/run_demo.sh $(BUILD_DIR)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@$(BUILD_DIR)/bench/echo_bench
+
+clean:
+	@rm -rf $(BUILD_DIR)

@@ -1,0 +1,232 @@
+#include "adapter/object_server.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "adapter/internal/server_call.h"
+#include "common/wire.h"
+
+namespace korb {
+namespace internal {
+
+// The one gRPC service of an object server: every call, whatever its method
+// path, becomes a ServerCall routed by ObjectServer::Route().
+class Router final : public grpc::CallbackGenericService {
+ public:
+  explicit Router(ObjectServer* server) : server_(server) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    return new ServerCall(server_, context);
+  }
+
+ private:
+  ObjectServer* const server_;
+};
+
+}  // namespace internal
+
+namespace {
+
+bool IsWildcardHost(absl::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+std::string LocalHostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// The service part of "/package.Service/Method", or empty if malformed.
+absl::string_view ServiceOfPath(absl::string_view path) {
+  if (path.size() < 4 || path[0] != '/') return {};
+  size_t slash = path.find('/', 1);
+  if (slash == absl::string_view::npos || slash == 1 || slash + 1 == path.size()) return {};
+  return path.substr(1, slash - 1);
+}
+
+}  // namespace
+
+ObjectServer::ObjectServer() : router_(std::make_unique<internal::Router>(this)) {}
+
+absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
+    ObjectServerOptions options) {
+  if (options.listen.empty()) {
+    return absl::InvalidArgumentError("ObjectServerOptions.listen names no address");
+  }
+  std::vector<std::string> listen_hosts;
+  for (const std::string& address : options.listen) {
+    // gRPC validates the address when binding; only the host is needed here.
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen address '", address, "' lacks ':port'"));
+    }
+    std::string host = address.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    listen_hosts.push_back(std::move(host));
+  }
+
+  std::unique_ptr<ObjectServer> server(new ObjectServer());
+  grpc::ServerBuilder builder;
+  // Without this, gRPC sets SO_REUSEPORT and a second server on the same
+  // port would silently share it; a fixed endpoint must belong to one server.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_send_message_bytes);
+  builder.RegisterCallbackGenericService(server->router_.get());
+  std::vector<int> ports(options.listen.size(), 0);
+  for (size_t i = 0; i < options.listen.size(); ++i) {
+    builder.AddListeningPort(options.listen[i], grpc::InsecureServerCredentials(),
+                             &ports[i]);
+  }
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ",
+                                               absl::StrJoin(options.listen, ", ")));
+  }
+  for (size_t i = 0; i < options.listen.size(); ++i) {
+    if (ports[i] == 0) {
+      server->grpc_server_->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.listen[i]));
+    }
+    std::string host = options.advertised_host;
+    if (host.empty()) {
+      host = IsWildcardHost(listen_hosts[i]) ? LocalHostName() : listen_hosts[i];
+    }
+    server->endpoints_.push_back(HostPort{host, static_cast<uint16_t>(ports[i])});
+  }
+  return server;
+}
+
+ObjectServer::~ObjectServer() { Shutdown(); }
+
+absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
+                                                           AdapterOptions options) {
+  if (name.empty()) return absl::InvalidArgumentError("adapter name must not be empty");
+  absl::StatusOr<std::unique_ptr<ThreadingPolicy>> policy =
+      MakeThreadingPolicy(options.threading);
+  if (!policy.ok()) return policy.status();
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return absl::FailedPreconditionError("object server is shut down");
+  if (adapters_.contains(name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("adapter '", absl::CHexEscape(name), "' already exists"));
+  }
+  std::unique_ptr<ObjectAdapter> adapter(
+      new ObjectAdapter(this, name, *std::move(policy)));
+  ObjectAdapter* raw = adapter.get();
+  adapters_.emplace(std::move(name), std::move(adapter));
+  return raw;
+}
+
+ObjectAdapter* ObjectServer::FindAdapter(absl::string_view name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = adapters_.find(name);
+  return it == adapters_.end() ? nullptr : it->second.get();
+}
+
+void ObjectServer::SetDefaultObject(absl::string_view interface, ObjectAdapter* adapter,
+                                    std::string id) {
+  absl::MutexLock lock(&mu_);
+  default_objects_.insert_or_assign(std::string(interface),
+                                    DefaultObject{adapter, std::move(id)});
+}
+
+void ObjectServer::Route(internal::ServerCall* call) {
+  const auto& metadata = call->context()->client_metadata();
+  auto key = metadata.find(grpc::string_ref(kObjectKeyHeader.data(), kObjectKeyHeader.size()));
+  std::string adapter_name;
+  std::string id;
+  ObjectAdapter* adapter = nullptr;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (shutting_down_) {
+      call->FinishWithError(WithErrorKind(
+          absl::UnavailableError("object server is shutting down"), ErrorKind::kTransient));
+      return;
+    }
+    if (key != metadata.end()) {
+      absl::string_view value(key->second.data(), key->second.size());
+      if (!DecodeObjectKey(value, &adapter_name, &id)) {
+        call->FinishWithError(WithErrorKind(
+            absl::InvalidArgumentError(absl::StrCat("malformed korb-object metadata '",
+                                                    absl::CHexEscape(value), "'")),
+            ErrorKind::kBadRequest));
+        return;
+      }
+      auto it = adapters_.find(adapter_name);
+      if (it != adapters_.end()) adapter = it->second.get();
+    } else {
+      absl::string_view service = ServiceOfPath(call->method_path());
+      if (service.empty()) {
+        call->FinishWithError(WithErrorKind(
+            absl::UnimplementedError(
+                absl::StrCat("malformed method path '", call->method_path(), "'")),
+            ErrorKind::kNoSuchMethod));
+        return;
+      }
+      auto it = default_objects_.find(service);
+      if (it == default_objects_.end()) {
+        call->FinishWithError(WithErrorKind(
+            absl::NotFoundError(absl::StrCat("no korb-object metadata and no default object "
+                                             "for interface ", service)),
+            ErrorKind::kObjectNotExist));
+        return;
+      }
+      adapter = it->second.adapter;
+      adapter_name = adapter->name();
+      id = it->second.id;
+    }
+  }
+  if (adapter == nullptr) {
+    call->FinishWithError(WithErrorKind(
+        absl::NotFoundError(absl::StrCat("no object adapter '", absl::CHexEscape(adapter_name),
+                                         "' on this server")),
+        ErrorKind::kObjectNotExist));
+    return;
+  }
+  adapter->Dispatch(call, id);
+}
+
+void ObjectServer::Shutdown(absl::Duration grace) {
+  bool first;
+  {
+    absl::MutexLock lock(&mu_);
+    first = !shutting_down_;
+    shutting_down_ = true;
+  }
+  if (!first) {
+    shut_down_.WaitForNotification();
+    return;
+  }
+  // gRPC stops accepting, lets calls in flight finish until the deadline,
+  // then cancels the rest; adapters then stop their threads.
+  if (grpc_server_ != nullptr) {
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  }
+  std::vector<ObjectAdapter*> adapters;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (auto& [name, adapter] : adapters_) adapters.push_back(adapter.get());
+  }
+  for (ObjectAdapter* adapter : adapters) adapter->Shutdown();
+  if (grpc_server_ != nullptr) grpc_server_->Wait();
+  shut_down_.Notify();
+}
+
+void ObjectServer::Wait() const { shut_down_.WaitForNotification(); }
+
+}  // namespace korb

@@ -1,0 +1,127 @@
+// korb::ObjectServer: a process's object server. It owns the gRPC server and
+// its listening endpoints and hosts any number of named object adapters (a
+// "superserver" in the seeds' words). Every call, of every interface, arrives
+// through one gRPC generic callback service and is routed by its method path
+// and `korb-object` metadata to an adapter, which hands it to the skeleton
+// under its threading policy. Calls without `korb-object` go to the default
+// object registered for their interface (ObjectAdapter::SetDefaultObject).
+//
+// Errors on the wire (docs/wire.md):
+//   unknown adapter/object, no default object -> NOT_FOUND, korb-error: object-not-exist
+//   malformed korb-object or method path      -> INVALID_ARGUMENT / UNIMPLEMENTED
+//   method not in the object's interface      -> UNIMPLEMENTED, korb-error: no-such-method
+//   server or adapter shutting down           -> UNAVAILABLE, korb-error: transient
+//
+// Lifetime: Start() returns a running server; Shutdown() (or the destructor)
+// stops it. Adapters live as long as the server.
+//
+// Thread-safety: thread-safe.
+//
+// Usage:
+//   korb::ObjectServerOptions options;
+//   options.listen = {"0.0.0.0:7000"};
+//   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
+//                    korb::ObjectServer::Start(options));
+//   ASSIGN_OR_RETURN(korb::ObjectAdapter* adapter, server->CreateAdapter("bank"));
+//   ...
+//   server->Wait();   // until another thread calls Shutdown()
+#ifndef KORB_ADAPTER_OBJECT_SERVER_H_
+#define KORB_ADAPTER_OBJECT_SERVER_H_
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "adapter/object_adapter.h"
+#include "common/ref.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace korb {
+
+namespace internal {
+class ServerCall;
+class Router;
+}  // namespace internal
+
+struct ObjectServerOptions {
+  // Addresses to listen on, "host:port"; port 0 picks a free port (see
+  // endpoints() for the one chosen). At least one.
+  std::vector<std::string> listen = {"127.0.0.1:0"};
+  // Host written into references instead of the listening host. Empty: the
+  // listening host, or this machine's host name for a wildcard address
+  // (0.0.0.0, [::]).
+  std::string advertised_host;
+  // Largest request accepted, in bytes (gRPC's default is 4 MiB).
+  int max_receive_message_bytes = 4 * 1024 * 1024;
+  // Largest reply sent, in bytes; -1 for no limit.
+  int max_send_message_bytes = -1;
+};
+
+class ObjectServer {
+ public:
+  // Starts listening. UNAVAILABLE if an address cannot be bound,
+  // INVALID_ARGUMENT for malformed options.
+  static absl::StatusOr<std::unique_ptr<ObjectServer>> Start(ObjectServerOptions options);
+  ~ObjectServer();  // Shutdown() with the default grace period
+
+  ObjectServer(const ObjectServer&) = delete;
+  ObjectServer& operator=(const ObjectServer&) = delete;
+
+  // Creates adapter `name` (not empty, unique in this server) with its own
+  // threading policy. The pointer is valid until the server is destroyed.
+  absl::StatusOr<ObjectAdapter*> CreateAdapter(std::string name,
+                                               AdapterOptions options = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The adapter called `name`, or null.
+  ObjectAdapter* FindAdapter(absl::string_view name) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The endpoints written into references (advertised host, bound port).
+  const std::vector<HostPort>& endpoints() const { return endpoints_; }
+
+  // Stops the server: new calls are refused, calls in flight get up to
+  // `grace` to finish before they are cancelled, adapters shut down, servants
+  // are released. Idempotent; concurrent callers all return once it is done.
+  void Shutdown(absl::Duration grace = absl::Seconds(5)) ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks until Shutdown() has completed.
+  void Wait() const;
+
+  // Runtime side: registers the default object for `interface`.
+  void SetDefaultObject(absl::string_view interface, ObjectAdapter* adapter,
+                        std::string id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runtime side: routes a call whose request message has arrived.
+  void Route(internal::ServerCall* call) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  ObjectServer();
+
+  struct DefaultObject {
+    ObjectAdapter* adapter;
+    std::string id;
+  };
+
+  std::unique_ptr<internal::Router> router_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::vector<HostPort> endpoints_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ObjectAdapter>> adapters_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, DefaultObject> default_objects_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification shut_down_;
+};
+
+}  // namespace korb
+
+#endif  // KORB_ADAPTER_OBJECT_SERVER_H_

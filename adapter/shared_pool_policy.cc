@@ -1,0 +1,83 @@
+#include "adapter/shared_pool_policy.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/wire.h"
+
+namespace korb {
+
+SharedPoolPolicy::SharedPoolPolicy(int threads, size_t max_queued)
+    : max_queued_(max_queued) {
+  workers_.reserve(threads);
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+SharedPoolPolicy::~SharedPoolPolicy() { Shutdown(); }
+
+void SharedPoolPolicy::Execute(PendingCall* call) {
+  absl::Status rejection;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      rejection = WithErrorKind(absl::UnavailableError("object adapter is shutting down"),
+                                ErrorKind::kTransient);
+    } else if (queued_ >= max_queued_) {
+      rejection = WithErrorKind(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "shared pool queue is full (", max_queued_, " calls waiting)")),
+          ErrorKind::kTransient);
+    } else {
+      lanes_[call->priority()].push_back(call);
+      ++queued_;
+      return;
+    }
+  }
+  call->Reject(rejection);
+}
+
+bool SharedPoolPolicy::HasWorkOrStopping() const { return queued_ > 0 || stopping_; }
+
+void SharedPoolPolicy::WorkerLoop() {
+  for (;;) {
+    PendingCall* call;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &SharedPoolPolicy::HasWorkOrStopping));
+      if (queued_ == 0) return;  // stopping and drained
+      auto lane = lanes_.begin();
+      call = lane->second.front();
+      lane->second.pop_front();
+      if (lane->second.empty()) lanes_.erase(lane);
+      --queued_;
+    }
+    call->Run();
+  }
+}
+
+void SharedPoolPolicy::Shutdown() {
+  std::vector<PendingCall*> rejected;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    for (auto& [priority, lane] : lanes_) {
+      rejected.insert(rejected.end(), lane.begin(), lane.end());
+    }
+    lanes_.clear();
+    queued_ = 0;
+  }
+  const absl::Status status = WithErrorKind(
+      absl::UnavailableError("object adapter is shutting down"), ErrorKind::kTransient);
+  for (PendingCall* call : rejected) call->Reject(status);
+  absl::MutexLock lock(&join_mu_);
+  if (joined_) return;
+  for (std::thread& worker : workers_) worker.join();
+  joined_ = true;
+}
+
+int SharedPoolPolicy::threads() const { return static_cast<int>(workers_.size()); }
+
+size_t SharedPoolPolicy::queued() const {
+  absl::MutexLock lock(&mu_);
+  return queued_;
+}
+
+}  // namespace korb

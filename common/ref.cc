@@ -1,0 +1,353 @@
+#include "common/ref.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "common/status_macros.h"
+
+namespace korb {
+namespace {
+
+constexpr absl::string_view kScheme = "korb://";
+// Longest stretch of caller input quoted in an error message; the rest is cut
+// so that hostile input cannot make messages (and logs) arbitrarily large.
+constexpr size_t kMaxQuoted = 256;
+
+// `s` escaped (C-style, non-printable bytes as \xNN) and double-quoted.
+std::string Quote(absl::string_view s) {
+  if (s.size() <= kMaxQuoted) return absl::StrCat("\"", absl::CHexEscape(s), "\"");
+  return absl::StrCat("\"", absl::CHexEscape(s.substr(0, kMaxQuoted)), "\"...");
+}
+
+// RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~
+bool IsUnreserved(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+// RFC 3986 sub-delims plus ':' and '@': the rest of `pchar`, which a path
+// segment may carry unescaped with its literal meaning.
+bool IsRawPathChar(char c) { return absl::StrContains("!$&'()*+,;=:@", c); }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A protobuf full name: identifiers ([A-Za-z_][A-Za-z0-9_]*) joined by '.'.
+bool IsDottedIdentifier(absl::string_view s) {
+  if (s.empty()) return false;
+  for (absl::string_view part : absl::StrSplit(s, '.')) {
+    if (part.empty() || absl::ascii_isdigit(static_cast<unsigned char>(part[0]))) return false;
+    for (char c : part) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+    }
+  }
+  return true;
+}
+
+// Why `host` cannot be printed and parsed back; empty if it is fine. IPv6
+// addresses (anything with ':') must be valid for inet_pton; other hosts are
+// names or IPv4 addresses of unreserved characters (no percent-encoding).
+std::string HostProblem(absl::string_view host) {
+  if (host.empty()) return "empty host";
+  if (absl::StrContains(host, ':')) {
+    in6_addr addr;
+    if (host.size() > INET6_ADDRSTRLEN ||
+        inet_pton(AF_INET6, std::string(host).c_str(), &addr) != 1) {
+      return absl::StrCat("host ", Quote(host), " is not a valid IPv6 address");
+    }
+    return "";
+  }
+  for (char c : host) {
+    if (!IsUnreserved(c)) {
+      return absl::StrCat("host ", Quote(host), " contains ", Quote(absl::string_view(&c, 1)),
+                          " (hosts are names or addresses of A-Z a-z 0-9 - . _ ~)");
+    }
+  }
+  return "";
+}
+
+// Parses a decimal port 1..65535 written without sign or leading zeros, so
+// that every port has one spelling.
+absl::StatusOr<uint16_t> ParsePort(absl::string_view s) {
+  if (s.empty()) return absl::InvalidArgumentError("missing port");
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError(absl::StrCat("port ", Quote(s), " is not a number"));
+    }
+  }
+  if (s.size() > 1 && s[0] == '0') {
+    return absl::InvalidArgumentError(absl::StrCat("port ", Quote(s), " has a leading zero"));
+  }
+  uint32_t port = 0;
+  if (s.size() <= 5) {
+    for (char c : s) port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (s.size() > 5 || port == 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("port ", Quote(s), " is out of range 1..65535"));
+  }
+  return static_cast<uint16_t>(port);
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<HostPort> HostPort::Parse(absl::string_view s) {
+  auto error = [s](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("endpoint ", Quote(s), ": ", what));
+  };
+  absl::string_view host, port;
+  if (absl::StartsWith(s, "[")) {
+    size_t close = s.find(']');
+    if (close == absl::string_view::npos) return error("unbalanced '[' (no closing bracket)");
+    host = s.substr(1, close - 1);
+    absl::string_view rest = s.substr(close + 1);
+    if (rest.empty()) return error("missing port");
+    if (rest[0] != ':') return error("expected ':' and a port after ']'");
+    port = rest.substr(1);
+    if (host.empty()) return error("empty host");
+    if (!absl::StrContains(host, ':')) return error("brackets are only for IPv6 hosts");
+  } else {
+    if (absl::StrContains(s, '[') || absl::StrContains(s, ']')) {
+      return error("unbalanced bracket (IPv6 hosts are written \"[addr]:port\")");
+    }
+    size_t colon = s.rfind(':');
+    if (colon == absl::string_view::npos) return error("missing port");
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (absl::StrContains(host, ':')) {
+      return error("IPv6 host must be bracketed (\"[addr]:port\")");
+    }
+  }
+  if (std::string problem = HostProblem(host); !problem.empty()) return error(problem);
+  absl::StatusOr<uint16_t> number = ParsePort(port);
+  if (!number.ok()) return error(number.status().message());
+  return HostPort{std::string(host), *number};
+}
+
+Ref::Ref(std::string type, std::vector<HostPort> endpoints, std::string adapter, std::string id)
+    : type_(std::move(type)),
+      endpoints_(std::move(endpoints)),
+      adapter_(std::move(adapter)),
+      id_(std::move(id)) {}
+
+absl::StatusOr<Ref> Ref::Parse(absl::string_view uri) {
+  auto error = [uri](auto&&... what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid korb reference ", Quote(uri), ": ", what...));
+  };
+  // RFC 3986 scheme names are case-insensitive.
+  if (!absl::StartsWithIgnoreCase(uri, kScheme)) return error("scheme must be \"korb://\"");
+  absl::string_view rest = uri.substr(kScheme.size());
+
+  if (size_t hash = rest.find('#'); hash != absl::string_view::npos) {
+    return error("fragment ", Quote(rest.substr(hash)),
+                 " is not allowed (write '#' in an adapter or id as %23)");
+  }
+  absl::string_view query;
+  const size_t question = rest.find('?');
+  const bool has_query = question != absl::string_view::npos;
+  if (has_query) {
+    query = rest.substr(question + 1);
+    rest = rest.substr(0, question);
+  }
+
+  // Authority: endpoints separated by ','; ends at the first '/'.
+  const size_t slash = rest.find('/');
+  absl::string_view authority = rest.substr(0, slash);
+  if (authority.empty()) return error("missing endpoints (expected korb://host:port/...)");
+  std::vector<HostPort> endpoints;
+  for (absl::string_view endpoint : absl::StrSplit(authority, ',')) {
+    if (endpoint.empty()) return error("empty endpoint in ", Quote(authority));
+    absl::StatusOr<HostPort> parsed = HostPort::Parse(endpoint);
+    if (!parsed.ok()) return error(parsed.status().message());
+    endpoints.push_back(*std::move(parsed));
+  }
+
+  // Path: exactly "/<adapter>/<id>".
+  if (slash == absl::string_view::npos) {
+    return error("missing adapter (expected /<adapter>/<object-id> after the endpoints)");
+  }
+  absl::string_view path = rest.substr(slash + 1);
+  const size_t separator = path.find('/');
+  absl::string_view encoded_adapter = path.substr(0, separator);
+  if (encoded_adapter.empty()) return error("empty adapter");
+  if (separator == absl::string_view::npos) {
+    return error("missing object id (expected /<adapter>/<object-id>)");
+  }
+  absl::string_view encoded_id = path.substr(separator + 1);
+  if (encoded_id.empty()) return error("empty object id");
+  if (absl::StrContains(encoded_id, '/')) {
+    return error("extra path segment in object id ", Quote(encoded_id),
+                 " (write '/' in an id as %2F)");
+  }
+  absl::StatusOr<std::string> adapter = PercentDecode(encoded_adapter);
+  if (!adapter.ok()) return error("adapter: ", adapter.status().message());
+  absl::StatusOr<std::string> id = PercentDecode(encoded_id);
+  if (!id.ok()) return error("object id: ", id.status().message());
+
+  // Query: only "type=<dotted.identifier>", at most once.
+  absl::string_view type;
+  if (has_query) {
+    if (query.empty()) return error("empty query (omit '?' when there is no type)");
+    bool seen_type = false;
+    for (absl::string_view param : absl::StrSplit(query, '&')) {
+      if (param.empty()) return error("empty query parameter in ", Quote(query));
+      const size_t eq = param.find('=');
+      absl::string_view key = param.substr(0, eq);
+      if (key != "type") return error("unknown query parameter ", Quote(key));
+      if (seen_type) return error("duplicate query parameter \"type\"");
+      seen_type = true;
+      if (eq == absl::string_view::npos || eq + 1 == param.size()) {
+        return error("empty type (omit the query when there is no type)");
+      }
+      type = param.substr(eq + 1);
+      if (!IsDottedIdentifier(type)) {
+        return error("type ", Quote(type), " is not a dotted identifier like package.Service");
+      }
+    }
+  }
+  return Ref(std::string(type), std::move(endpoints), *std::move(adapter), *std::move(id));
+}
+
+absl::StatusOr<Ref> Ref::FromProto(const korb::ObjectRef& proto) {
+  std::vector<HostPort> endpoints;
+  endpoints.reserve(proto.endpoints_size());
+  for (int i = 0; i < proto.endpoints_size(); ++i) {
+    const korb::Endpoint& endpoint = proto.endpoints(i);
+    if (endpoint.port() == 0 || endpoint.port() > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid reference: endpoint ", i, " port ",
+                                                     endpoint.port(), " is out of range 1..65535"));
+    }
+    endpoints.push_back(HostPort{endpoint.host(), static_cast<uint16_t>(endpoint.port())});
+  }
+  Ref ref(proto.type(), std::move(endpoints), proto.adapter(), proto.id());
+  RETURN_IF_ERROR(ref.Validate());
+  return ref;
+}
+
+std::string Ref::ToString() const {
+  std::string out(kScheme);
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    absl::StrAppend(&out, endpoints_[i].ToString());
+  }
+  out.push_back('/');
+  AppendPercentEncoded(adapter_, &out);
+  out.push_back('/');
+  AppendPercentEncoded(id_, &out);
+  if (!type_.empty()) absl::StrAppend(&out, "?type=", type_);
+  return out;
+}
+
+korb::ObjectRef Ref::ToProto() const {
+  korb::ObjectRef proto;
+  proto.set_type(type_);
+  for (const HostPort& hp : endpoints_) {
+    korb::Endpoint* endpoint = proto.add_endpoints();
+    endpoint->set_host(hp.host);
+    endpoint->set_port(hp.port);
+  }
+  proto.set_adapter(adapter_);
+  proto.set_id(id_);
+  return proto;
+}
+
+absl::Status Ref::Validate() const {
+  auto error = [](auto&&... what) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid reference: ", what...));
+  };
+  if (endpoints_.empty()) return error("no endpoints");
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (std::string problem = HostProblem(endpoints_[i].host); !problem.empty()) {
+      return error("endpoint ", i, ": ", problem);
+    }
+    if (endpoints_[i].port == 0) return error("endpoint ", i, ": port 0 is out of range 1..65535");
+  }
+  if (adapter_.empty()) return error("empty adapter");
+  if (id_.empty()) return error("empty object id");
+  if (!type_.empty() && !IsDottedIdentifier(type_)) {
+    return error("type ", Quote(type_), " is not a dotted identifier like package.Service");
+  }
+  return absl::OkStatus();
+}
+
+std::string PercentEncode(absl::string_view raw) {
+  std::string out;
+  AppendPercentEncoded(raw, &out);
+  return out;
+}
+
+void AppendPercentEncoded(absl::string_view raw, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  size_t escaped = 0;
+  for (char c : raw) escaped += IsUnreserved(c) ? 0 : 1;
+  if (escaped == 0) {
+    out->append(raw.data(), raw.size());
+    return;
+  }
+  size_t pos = out->size();
+  out->resize(pos + raw.size() + 2 * escaped);
+  char* p = out->data() + pos;
+  for (char c : raw) {
+    if (IsUnreserved(c)) {
+      *p++ = c;
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      *p++ = '%';
+      *p++ = kHex[byte >> 4];
+      *p++ = kHex[byte & 0xF];
+    }
+  }
+}
+
+absl::StatusOr<std::string> PercentDecode(absl::string_view encoded) {
+  std::string out;
+  out.reserve(encoded.size());
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    const char c = encoded[i];
+    if (c == '%') {
+      if (encoded.size() - i < 3) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("truncated percent escape ", Quote(encoded.substr(i)), " at offset ", i));
+      }
+      const int hi = HexValue(encoded[i + 1]);
+      const int lo = HexValue(encoded[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid percent escape ", Quote(encoded.substr(i, 3)), " at offset ", i));
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (IsUnreserved(c) || IsRawPathChar(c)) {
+      out.push_back(c);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("byte ", Quote(absl::string_view(&c, 1)),
+                                                     " at offset ", i, " must be percent-encoded"));
+    }
+  }
+  return out;
+}
+
+}  // namespace korb

@@ -1,0 +1,123 @@
+// korb::Ref: the value type of an object reference, and its string form
+//   korb://host1:port1[,host2:port2...]/<adapter>/<object-id>?type=<package.Service>
+//
+// Adapter names and object ids are arbitrary byte strings; in the string form
+// every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~) is
+// percent-encoded, so ids with '/', spaces or non-ASCII bytes round-trip
+// losslessly: Parse(r.ToString()) == r for every valid r. Parse accepts
+// upper- or lower-case hex escapes; ToString always prints upper case.
+// IPv6 hosts are bracketed in the string form ("[::1]:7000") and stored
+// without brackets. `type` may be empty (the "?type=" part is then omitted).
+//
+// Why `Ref` and not `ObjectRef`: the IDL's message `korb.ObjectRef` (ref.proto)
+// is generated as the C++ class korb::ObjectRef, which is what operations take
+// and return. korb::Ref is its validated, hashable value form with the string
+// syntax; ToProto()/FromProto() convert, and stubs accept either.
+//
+// Thread-safety: thread-compatible value type (const methods may be called
+// concurrently; mutation needs external synchronization).
+//
+// Usage:
+//   absl::StatusOr<korb::Ref> ref =
+//       korb::Ref::Parse("korb://127.0.0.1:7000/bank/acct%2F1?type=bank.Account");
+//   if (!ref.ok()) return ref.status();
+//   std::cout << ref->id() << "\n";            // acct/1
+//   korb::Ref same = *korb::Ref::FromProto(ref->ToProto());
+#ifndef KORB_COMMON_REF_H_
+#define KORB_COMMON_REF_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "korb/ref.pb.h"
+
+namespace korb {
+
+// A host and TCP port. Value type.
+struct HostPort {
+  std::string host;  // name, IPv4, or IPv6 without brackets; not empty
+  uint16_t port = 0;  // 1..65535
+
+  // "host:port", or "[v6]:port" for IPv6 hosts; usable as a gRPC target.
+  std::string ToString() const;
+  // Parses "host:port" / "[v6]:port".
+  static absl::StatusOr<HostPort> Parse(absl::string_view s);
+
+  friend bool operator==(const HostPort&, const HostPort&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const HostPort& hp) {
+    return H::combine(std::move(h), hp.host, hp.port);
+  }
+};
+
+class Ref {
+ public:
+  // An empty (invalid) reference; see IsValid().
+  Ref() = default;
+  // Builds a reference; Validate() tells whether it is well formed.
+  Ref(std::string type, std::vector<HostPort> endpoints, std::string adapter,
+      std::string id);
+
+  // Parses the string form. Errors are INVALID_ARGUMENT with a message that
+  // names the offending part; never crashes on any input.
+  static absl::StatusOr<Ref> Parse(absl::string_view uri);
+  // Converts from the wire message, validating it.
+  static absl::StatusOr<Ref> FromProto(const korb::ObjectRef& proto);
+
+  // The canonical string form. Requires IsValid() for a parseable result.
+  std::string ToString() const;
+  korb::ObjectRef ToProto() const;
+
+  // OK if the reference has at least one endpoint (port 1..65535; host a
+  // non-empty name or IPv4 address of unreserved characters, or an IPv6
+  // address), a non-empty adapter, a non-empty id, and a type that is empty
+  // or a dotted identifier ("bank.Account"); INVALID_ARGUMENT otherwise.
+  // Exactly the references whose string form Parse() accepts.
+  absl::Status Validate() const;
+  bool IsValid() const { return Validate().ok(); }
+
+  const std::string& type() const { return type_; }
+  const std::vector<HostPort>& endpoints() const { return endpoints_; }
+  const std::string& adapter() const { return adapter_; }
+  const std::string& id() const { return id_; }
+
+  void set_type(std::string type) { type_ = std::move(type); }
+  void set_endpoints(std::vector<HostPort> e) { endpoints_ = std::move(e); }
+
+  friend bool operator==(const Ref&, const Ref&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Ref& r) {
+    return H::combine(std::move(h), r.type_, r.endpoints_, r.adapter_, r.id_);
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Ref& r) {
+    return os << r.ToString();
+  }
+
+ private:
+  std::string type_;
+  std::vector<HostPort> endpoints_;
+  std::string adapter_;
+  std::string id_;
+};
+
+// Percent-encodes every byte outside RFC 3986's unreserved set.
+std::string PercentEncode(absl::string_view raw);
+// Appends PercentEncode(raw) to *out (one growth at most; for hot paths).
+void AppendPercentEncoded(absl::string_view raw, std::string* out);
+// Decodes %XX escapes (either hex case); INVALID_ARGUMENT on a truncated or
+// non-hex escape or on a raw byte that is not an RFC 3986 path character:
+// besides unreserved characters only the sub-delims !$&'()*+,;= and ':' '@'
+// may appear unescaped (they decode to themselves), so controls, space,
+// non-ASCII bytes, '%' without two hex digits, and / ? # [ ] " < > \ ^ ` { | }
+// are rejected.
+absl::StatusOr<std::string> PercentDecode(absl::string_view encoded);
+
+}  // namespace korb
+
+#endif  // KORB_COMMON_REF_H_

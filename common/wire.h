@@ -1,0 +1,67 @@
+// The wire contract shared by Korb's servers and clients: metadata keys and the
+// `korb-error` values that refine gRPC status codes (see ../shared design brief,
+// "Wire contract", and docs/wire.md).
+//
+// Thread-safety: constants and pure functions only; thread-safe.
+//
+// Usage:
+//   absl::Status s = stub.Deposit(amount).status();
+//   if (korb::ErrorKindOf(s) == korb::ErrorKind::kObjectNotExist) { ... }
+#ifndef KORB_COMMON_WIRE_H_
+#define KORB_COMMON_WIRE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace korb {
+
+// Request metadata naming the target object: "<adapter>/<object-id>", both
+// percent-encoded (EncodeObjectKey). Absent: the interface's default object.
+inline constexpr absl::string_view kObjectKeyHeader = "korb-object";
+// Request metadata: integer scheduling priority, higher runs first.
+inline constexpr absl::string_view kPriorityHeader = "korb-priority";
+// Request metadata: unique id of a logical request, for at-most-once execution
+// of retried non-idempotent calls.
+inline constexpr absl::string_view kRequestIdHeader = "korb-request-id";
+// Trailing metadata refining an error status; value is an ErrorKind name.
+inline constexpr absl::string_view kErrorHeader = "korb-error";
+// Trailing metadata carrying the stringified new reference of a moved object.
+inline constexpr absl::string_view kForwardHeader = "korb-forward";
+
+// What a Korb error means beyond its gRPC status code.
+enum class ErrorKind {
+  kNone,            // Not a Korb-refined error (or OK).
+  kObjectNotExist,  // "object-not-exist": no such object (NOT_FOUND).
+  kNoSuchMethod,    // "no-such-method": the object lacks the operation (UNIMPLEMENTED).
+  kBadRequest,      // "bad-request": the payload did not decode (INVALID_ARGUMENT).
+  kTransient,       // "transient": retry elsewhere or later (UNAVAILABLE, RESOURCE_EXHAUSTED).
+  kForward,         // "forward": the object moved; see kForwardHeader.
+};
+
+// The wire name of `kind` ("object-not-exist", ...); empty for kNone.
+absl::string_view ErrorKindName(ErrorKind kind);
+// Inverse of ErrorKindName; kNone for unknown names.
+ErrorKind ParseErrorKind(absl::string_view name);
+
+// Client side: Korb attaches the server's `korb-error` to the absl::Status it
+// returns as a payload under this type URL.
+inline constexpr absl::string_view kErrorPayloadUrl = "type.korb/korb-error";
+// Returns the Korb error kind carried by `status` (kNone if there is none).
+ErrorKind ErrorKindOf(const absl::Status& status);
+// Returns `status` with `kind` attached (used by the runtime); kNone removes
+// any attached kind. An OK status is returned unchanged: it carries no payload.
+absl::Status WithErrorKind(absl::Status status, ErrorKind kind);
+
+// Percent-encodes `adapter` and `id` and joins them as "<adapter>/<id>".
+std::string EncodeObjectKey(absl::string_view adapter, absl::string_view id);
+// Splits and decodes a `korb-object` value into *adapter and *id (both
+// non-null). Returns false, leaving both untouched, if the key is malformed:
+// no '/', an empty part, an unencoded '/' in the id, or a bad escape or raw
+// byte (see PercentDecode).
+bool DecodeObjectKey(absl::string_view key, std::string* adapter, std::string* id);
+
+}  // namespace korb
+
+#endif  // KORB_COMMON_WIRE_H_

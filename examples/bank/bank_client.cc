@@ -1,0 +1,87 @@
+// bank_client: opens two accounts at a bank, moves money between them, and
+// prints the balances.
+//
+//   bank_client <bank reference>
+//
+// The reference is what bank_server prints, e.g.
+// korb://127.0.0.1:40123/bank/main?type=bank.Bank
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "bank/bank.korb.h"
+#include "client/client.h"
+#include "common/status_macros.h"
+
+namespace {
+
+bank::Amount Cents(int64_t cents) {
+  bank::Amount amount;
+  amount.set_cents(cents);
+  return amount;
+}
+
+std::string Dollars(int64_t cents) {
+  std::ostringstream out;
+  out << "$" << cents / 100 << "." << std::setw(2) << std::setfill('0') << cents % 100;
+  return out.str();
+}
+
+absl::StatusOr<bank::AccountStub> OpenAccount(korb::Client& client, const bank::BankStub& bank,
+                                              const std::string& name) {
+  bank::Owner owner;
+  owner.set_name(name);
+  ASSIGN_OR_RETURN(korb::ObjectRef ref, bank.Open(owner));
+  return korb::MakeStub<bank::AccountStub>(client, ref);
+}
+
+absl::Status Run(const char* bank_ref) {
+  korb::Client client;
+  ASSIGN_OR_RETURN(bank::BankStub bank, korb::MakeStub<bank::BankStub>(client, bank_ref));
+  ASSIGN_OR_RETURN(bank::AccountStub alice, OpenAccount(client, bank, "alice"));
+  ASSIGN_OR_RETURN(bank::AccountStub bob, OpenAccount(client, bank, "bob"));
+  std::cout << "opened " << alice.korb_ref() << "\n"
+            << "opened " << bob.korb_ref() << "\n";
+
+  RETURN_IF_ERROR(alice.Deposit(Cents(10000)).status());
+  // Two deposits in flight at once from this thread, then wait for both.
+  korb::Future<bank::Balance> a = alice.DepositAsync(Cents(2550));
+  korb::Future<bank::Balance> b = bob.DepositAsync(Cents(500));
+  korb::WaitAll(a, b);
+  RETURN_IF_ERROR(a.Get().status());
+  RETURN_IF_ERROR(b.Get().status());
+
+  // Transfer $30.00 from alice to bob.
+  RETURN_IF_ERROR(alice.Withdraw(Cents(3000)).status());
+  RETURN_IF_ERROR(bob.Deposit(Cents(3000)).status());
+
+  // Overdrawing is refused by the servant with FAILED_PRECONDITION.
+  absl::StatusOr<bank::Balance> overdraft = bob.Withdraw(Cents(1000000));
+  std::cout << "bob withdraws $10000.00: " << overdraft.status() << "\n";
+  if (overdraft.status().code() != absl::StatusCode::kFailedPrecondition) {
+    return absl::InternalError("overdraft was not refused");
+  }
+
+  ASSIGN_OR_RETURN(bank::Balance alice_balance, alice.GetBalance(korb::Empty()));
+  ASSIGN_OR_RETURN(bank::Balance bob_balance, bob.GetBalance(korb::Empty()));
+  std::cout << "alice: " << Dollars(alice_balance.cents()) << "\n"
+            << "bob: " << Dollars(bob_balance.cents()) << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: bank_client <bank reference>" << std::endl;
+    return EXIT_FAILURE;
+  }
+  absl::Status status = Run(argv[1]);
+  if (!status.ok()) {
+    std::cerr << "bank_client: " << status << std::endl;
+    return EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,82 @@
+// korb::CallContext: what a servant sees of the call it is serving — the
+// target object's id, the operation, the caller's metadata, deadline and
+// cancellation — and the adapter that hosts it (so factories can activate
+// new objects).
+//
+// Lifetime: created by the object adapter for one call and passed by
+// reference to the servant operation; valid only until that operation
+// returns. Do not keep pointers to it.
+//
+// Thread-safety: not thread-safe; use it from the thread running the
+// operation. IsCancelled() and deadline() may be called from any thread
+// while the operation runs.
+//
+// Usage (in a servant):
+//   absl::StatusOr<bank::Balance> Deposit(korb::CallContext& ctx,
+//                                         const bank::Amount& amount) override {
+//     if (ctx.IsCancelled()) return absl::CancelledError("client gave up");
+//     std::optional<absl::string_view> who = ctx.Metadata("x-user");
+//     ...
+//   }
+#ifndef KORB_SKELETONS_CALL_CONTEXT_H_
+#define KORB_SKELETONS_CALL_CONTEXT_H_
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/time/time.h"
+#include "skeletons/method_table.h"
+
+namespace grpc {
+class ServerContextBase;
+}  // namespace grpc
+
+namespace korb {
+
+class ObjectAdapter;
+
+class CallContext {
+ public:
+  // `server_context` (may be null for calls that did not come through gRPC),
+  // `adapter`, `object_id` and `method` are borrowed for the call's duration.
+  CallContext(grpc::ServerContextBase* server_context, ObjectAdapter* adapter,
+              absl::string_view object_id, const MethodInfo* method);
+
+  CallContext(const CallContext&) = delete;
+  CallContext& operator=(const CallContext&) = delete;
+
+  // The id of the target object within its adapter.
+  absl::string_view object_id() const { return object_id_; }
+  // The adapter hosting the target object (never null for adapter calls).
+  ObjectAdapter* adapter() const { return adapter_; }
+  // The operation being invoked.
+  const MethodInfo& method() const { return *method_; }
+
+  // The value of the caller's request metadata `key` (lower case), if present.
+  // The view is valid for the call's duration.
+  std::optional<absl::string_view> Metadata(absl::string_view key) const;
+  // The caller's deadline; absl::InfiniteFuture() if it set none.
+  absl::Time deadline() const;
+  // True once the caller cancelled or the deadline passed; a long operation
+  // should poll this and give up early.
+  bool IsCancelled() const;
+  // The caller's address as gRPC reports it ("ipv4:127.0.0.1:5555"), or "".
+  std::string peer() const;
+  // Adds trailing metadata to the reply. Keys are lower case; "korb-*" keys
+  // are reserved for the runtime.
+  void AddTrailingMetadata(absl::string_view key, absl::string_view value);
+
+  // The underlying gRPC context, or null. An escape hatch for advanced use.
+  grpc::ServerContextBase* grpc_context() const { return server_context_; }
+
+ private:
+  grpc::ServerContextBase* server_context_;
+  ObjectAdapter* adapter_;
+  absl::string_view object_id_;
+  const MethodInfo* method_;
+};
+
+}  // namespace korb
+
+#endif  // KORB_SKELETONS_CALL_CONTEXT_H_

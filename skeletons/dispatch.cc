@@ -1,0 +1,47 @@
+#include "skeletons/dispatch.h"
+
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/wire.h"
+
+namespace korb {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+absl::Status ToAbslStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+namespace internal {
+
+grpc::Status BadRequest(CallContext& context, absl::string_view message_type) {
+  context.AddTrailingMetadata(kErrorHeader, ErrorKindName(ErrorKind::kBadRequest));
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("request payload for ", context.method().path,
+                                   " does not decode as ", message_type));
+}
+
+grpc::Status ServantThrew(CallContext& context, const char* what) {
+  // A throwing servant is a bug in user code worth a line on stderr; the
+  // caller gets INTERNAL and the server keeps serving.
+  std::cerr << "korb: servant for " << context.method().path << " (object '"
+            << context.object_id() << "') threw: " << what << std::endl;
+  return grpc::Status(grpc::StatusCode::INTERNAL,
+                      absl::StrCat("servant threw an exception: ", what));
+}
+
+grpc::Status UnknownMethodIndex(int index) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      absl::StrCat("no operation with index ", index));
+}
+
+}  // namespace internal
+}  // namespace korb

@@ -1,0 +1,322 @@
+// ObjectAdapter and ObjectServer in one process, called over loopback TCP by
+// Korb stubs and by plain gRPC (RawCall): activation, deactivation during
+// calls, default objects, and the wire contract's error mapping. Every test
+// runs under both built-in threading policies.
+#include "adapter/object_adapter.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/clock.h"
+#include "adapter/object_server.h"
+#include "client/client.h"
+#include "common/wire.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "korbtest/testing.korb.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_servants.h"
+
+namespace korb {
+namespace {
+
+using ::korb::testing::EchoImpl;
+using ::korb::testing::IsOk;
+using ::korb::testing::RawCall;
+using ::korb::testing::StatusIs;
+using ::testing::HasSubstr;
+
+korbtest::EchoRequest Text(const std::string& text) {
+  korbtest::EchoRequest request;
+  request.set_text(text);
+  return request;
+}
+
+std::string Serialized(const google::protobuf::Message& message) {
+  return message.SerializeAsString();
+}
+
+class ObjectAdapterTest : public ::testing::TestWithParam<ThreadingOptions::Kind> {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
+    ASSERT_THAT(server, IsOk());
+    server_ = *std::move(server);
+    ThreadingOptions threading;
+    threading.kind = GetParam();
+    threading.pool_threads = 4;
+    absl::StatusOr<ObjectAdapter*> adapter =
+        server_->CreateAdapter("test", {.threading = threading});
+    ASSERT_THAT(adapter, IsOk());
+    adapter_ = *adapter;
+  }
+
+  std::shared_ptr<grpc::Channel> Channel() {
+    return client_.Channel(server_->endpoints().front());
+  }
+
+  Client client_;
+  std::unique_ptr<ObjectServer> server_;
+  ObjectAdapter* adapter_ = nullptr;
+};
+
+INSTANTIATE_TEST_SUITE_P(Policies, ObjectAdapterTest,
+                         ::testing::Values(ThreadingOptions::Kind::kInline,
+                                           ThreadingOptions::Kind::kSharedPool),
+                         [](const auto& info) {
+                           return info.param == ThreadingOptions::Kind::kInline
+                                      ? std::string("Inline")
+                                      : std::string("SharedPool");
+                         });
+
+// Activate returns a reference naming this server, the adapter, the id and
+// the servant's interface.
+TEST_P(ObjectAdapterTest, ActivateReturnsReference) {
+  absl::StatusOr<Ref> ref = adapter_->Activate("a/b c", std::make_shared<EchoImpl>());
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_EQ(ref->endpoints(), server_->endpoints());
+  EXPECT_EQ(ref->adapter(), "test");
+  EXPECT_EQ(ref->id(), "a/b c");
+  EXPECT_EQ(ref->type(), "korbtest.Echo");
+  EXPECT_TRUE(adapter_->IsActive("a/b c"));
+  EXPECT_EQ(adapter_->active_objects(), 1u);
+}
+
+// Invalid activations are refused with clear statuses.
+TEST_P(ObjectAdapterTest, ActivateRejectsBadInput) {
+  EXPECT_THAT(adapter_->Activate("", std::make_shared<EchoImpl>()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(adapter_->Activate("x", nullptr), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(adapter_->Activate("x", std::make_shared<EchoImpl>()), IsOk());
+  EXPECT_THAT(adapter_->Activate("x", std::make_shared<EchoImpl>()),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already active")));
+}
+
+// System-assigned ids are distinct.
+TEST_P(ObjectAdapterTest, SystemAssignedIdsAreUnique) {
+  absl::flat_hash_set<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    absl::StatusOr<Ref> ref = adapter_->Activate(std::make_shared<EchoImpl>());
+    ASSERT_THAT(ref, IsOk());
+    EXPECT_TRUE(ids.insert(ref->id()).second) << ref->id();
+  }
+  EXPECT_EQ(adapter_->active_objects(), 200u);
+}
+
+// A stub reaches the activated object, which sees its own id and the caller's
+// metadata.
+TEST_P(ObjectAdapterTest, CallReachesActivatedObject) {
+  absl::StatusOr<Ref> ref = adapter_->Activate("obj/1", std::make_shared<EchoImpl>());
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+  CallOptions options;
+  options.metadata.emplace_back("x-test", "hello");
+  absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(Text("hi"), options);
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->text(), "hi");
+  EXPECT_EQ(reply->object_id(), "obj/1");
+  EXPECT_EQ(reply->metadata(), "hello");
+}
+
+// After Deactivate, calls get NOT_FOUND with korb-error object-not-exist, and
+// a second Deactivate is NOT_FOUND.
+TEST_P(ObjectAdapterTest, DeactivatedObjectDoesNotExist) {
+  absl::StatusOr<Ref> ref = adapter_->Activate("gone", std::make_shared<EchoImpl>());
+  ASSERT_THAT(ref, IsOk());
+  ASSERT_THAT(adapter_->Deactivate("gone"), IsOk());
+  EXPECT_FALSE(adapter_->IsActive("gone"));
+  korbtest::EchoStub stub(client_, *ref);
+  absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(Text("hi"));
+  EXPECT_THAT(reply, StatusIs(absl::StatusCode::kNotFound, HasSubstr("gone")));
+  EXPECT_EQ(ErrorKindOf(reply.status()), ErrorKind::kObjectNotExist);
+  EXPECT_THAT(adapter_->Deactivate("gone"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A call in flight keeps its servant alive through Deactivate and completes;
+// the servant is destroyed after it.
+TEST_P(ObjectAdapterTest, DeactivateDuringCallLetsCallFinish) {
+  auto servant = std::make_shared<EchoImpl>();
+  std::weak_ptr<EchoImpl> weak = servant;
+  absl::StatusOr<Ref> ref = adapter_->Activate("busy", servant);
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+  korbtest::EchoRequest slow = Text("slow");
+  slow.set_delay_ms(300);
+  Future<korbtest::EchoReply> call = stub.EchoAsync(slow);
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (servant->running.load() == 0) {
+    ASSERT_LT(absl::Now(), deadline) << "the call never reached the servant";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  servant.reset();
+  ASSERT_THAT(adapter_->Deactivate("busy"), IsOk());
+  ASSERT_TRUE(call.WaitFor(absl::Seconds(30))) << "call did not complete";
+  EXPECT_THAT(call.Get(), IsOk());
+  EXPECT_EQ(call.Get()->text(), "slow");
+  // The reply is sent before the call's last reference drops; allow for it.
+  deadline = absl::Now() + absl::Seconds(30);
+  while (!weak.expired()) {
+    ASSERT_LT(absl::Now(), deadline) << "servant outlived its last call";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
+// A plain gRPC call without korb-object reaches the interface's default
+// object; without a default it is NOT_FOUND / object-not-exist.
+TEST_P(ObjectAdapterTest, DefaultObjectServesCallsWithoutKey) {
+  const std::string path = "/korbtest.Echo/Echo";
+  testing::RawReply none = RawCall(Channel(), path, Serialized(Text("x")));
+  EXPECT_EQ(none.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(none.korb_error, "object-not-exist");
+
+  ASSERT_THAT(adapter_->Activate("main", std::make_shared<EchoImpl>()), IsOk());
+  EXPECT_THAT(adapter_->SetDefaultObject("nope"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(adapter_->SetDefaultObject("main"), IsOk());
+  testing::RawReply reply = RawCall(Channel(), path, Serialized(Text("plain grpc")));
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  korbtest::EchoReply decoded;
+  ASSERT_TRUE(decoded.ParseFromString(reply.body));
+  EXPECT_EQ(decoded.text(), "plain grpc");
+  EXPECT_EQ(decoded.object_id(), "main");
+}
+
+// Unknown methods, adapters and malformed keys or bodies get the wire
+// contract's codes and korb-error values.
+TEST_P(ObjectAdapterTest, ErrorMapping) {
+  ASSERT_THAT(adapter_->Activate("e", std::make_shared<EchoImpl>()), IsOk());
+  std::vector<std::pair<std::string, std::string>> key = {{"korb-object", "test/e"}};
+  auto channel = Channel();
+
+  testing::RawReply unknown_method = RawCall(channel, "/korbtest.Echo/Nope", "", key);
+  EXPECT_EQ(unknown_method.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(unknown_method.korb_error, "no-such-method");
+
+  testing::RawReply other_interface =
+      RawCall(channel, "/korbtest.EchoFactory/Create", "", key);
+  EXPECT_EQ(other_interface.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(other_interface.korb_error, "no-such-method");
+
+  testing::RawReply unknown_adapter =
+      RawCall(channel, "/korbtest.Echo/Echo", "", {{"korb-object", "nope/e"}});
+  EXPECT_EQ(unknown_adapter.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown_adapter.korb_error, "object-not-exist");
+
+  testing::RawReply unknown_object =
+      RawCall(channel, "/korbtest.Echo/Echo", "", {{"korb-object", "test/zzz"}});
+  EXPECT_EQ(unknown_object.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown_object.korb_error, "object-not-exist");
+
+  testing::RawReply bad_key =
+      RawCall(channel, "/korbtest.Echo/Echo", "", {{"korb-object", "no-slash"}});
+  EXPECT_EQ(bad_key.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  testing::RawReply bad_body =
+      RawCall(channel, "/korbtest.Echo/Echo", std::string("\xff\xff\xff\xff", 4), key);
+  EXPECT_EQ(bad_body.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_body.korb_error, "bad-request");
+
+  testing::RawReply bad_priority = RawCall(channel, "/korbtest.Echo/Echo", "",
+                                           {{"korb-object", "test/e"}, {"korb-priority", "x"}});
+  EXPECT_EQ(bad_priority.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  testing::RawReply malformed_path = RawCall(channel, "/justone", "");
+  EXPECT_EQ(malformed_path.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// A servant's status passes through unchanged; a throwing servant gives
+// INTERNAL and the server keeps serving.
+TEST_P(ObjectAdapterTest, ServantErrorsPassThrough) {
+  absl::StatusOr<Ref> ref = adapter_->Activate("e", std::make_shared<EchoImpl>());
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+
+  korbtest::EchoRequest failing = Text("account frozen");
+  failing.set_fail_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  absl::StatusOr<korbtest::EchoReply> failed = stub.Echo(failing);
+  EXPECT_EQ(failed.status(), absl::FailedPreconditionError("account frozen"));
+  EXPECT_EQ(ErrorKindOf(failed.status()), ErrorKind::kNone);
+
+  korbtest::EchoRequest throwing = Text("boom");
+  throwing.set_throw_exception(true);
+  EXPECT_THAT(stub.Echo(throwing),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("servant exploded")));
+  EXPECT_THAT(stub.Echo(Text("still serving")), IsOk());
+}
+
+// Operations a servant does not override answer UNIMPLEMENTED.
+TEST_P(ObjectAdapterTest, UnimplementedOperation) {
+  class Bare : public korbtest::EchoServant {};
+  absl::StatusOr<Ref> ref = adapter_->Activate("bare", std::make_shared<Bare>());
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+  EXPECT_THAT(stub.Ping(Empty()), StatusIs(absl::StatusCode::kUnimplemented));
+}
+
+// A factory servant activates objects through its call context.
+TEST_P(ObjectAdapterTest, FactoryActivatesObjects) {
+  absl::StatusOr<Ref> factory_ref =
+      adapter_->Activate("factory", std::make_shared<testing::FactoryImpl>());
+  ASSERT_THAT(factory_ref, IsOk());
+  korbtest::EchoFactoryStub factory(client_, *factory_ref);
+  korbtest::CreateRequest create;
+  create.set_id("made");
+  absl::StatusOr<ObjectRef> made = factory.Create(create);
+  ASSERT_THAT(made, IsOk());
+  korbtest::EchoStub echo(client_, *made);
+  absl::StatusOr<korbtest::EchoReply> reply = echo.Echo(Text("from factory"));
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->object_id(), "made");
+  EXPECT_THAT(factory.Create(create), StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+// Shutdown lets a call in flight finish, then refuses activation.
+TEST_P(ObjectAdapterTest, ShutdownDrainsCallsInFlight) {
+  auto servant = std::make_shared<EchoImpl>();
+  absl::StatusOr<Ref> ref = adapter_->Activate("e", servant);
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+  korbtest::EchoRequest slow = Text("slow");
+  slow.set_delay_ms(200);
+  Future<korbtest::EchoReply> call = stub.EchoAsync(slow);
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (servant->running.load() == 0) {
+    ASSERT_LT(absl::Now(), deadline) << "the call never reached the servant";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  server_->Shutdown(absl::Seconds(30));
+  ASSERT_TRUE(call.WaitFor(absl::Seconds(30)));
+  EXPECT_THAT(call.Get(), IsOk());
+  EXPECT_THAT(adapter_->Activate("late", std::make_shared<EchoImpl>()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  server_->Shutdown();  // idempotent
+}
+
+TEST(ObjectServer, AdapterNamesAreUnique) {
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
+  ASSERT_THAT(server, IsOk());
+  ASSERT_THAT((*server)->CreateAdapter("a"), IsOk());
+  EXPECT_THAT((*server)->CreateAdapter("a"), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT((*server)->CreateAdapter(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE((*server)->FindAdapter("a"), nullptr);
+  EXPECT_EQ((*server)->FindAdapter("b"), nullptr);
+}
+
+TEST(ObjectServer, BadListenAddressIsAnError) {
+  ObjectServerOptions options;
+  options.listen = {"no-port"};
+  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kInvalidArgument));
+  options.listen = {"256.1.1.1:5"};
+  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(ObjectServer, PortInUseIsAnError) {
+  absl::StatusOr<std::unique_ptr<ObjectServer>> first = ObjectServer::Start({});
+  ASSERT_THAT(first, IsOk());
+  ObjectServerOptions options;
+  options.listen = {(*first)->endpoints().front().ToString()};
+  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace korb

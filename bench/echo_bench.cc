@@ -1,0 +1,330 @@
+// echo_bench: Korb against raw gRPC on the same echo workload, in one run.
+//
+// Servers, each in this process on its own loopback port:
+//   korb/inline   Korb object server, inline threading policy
+//   korb/pool     Korb object server, shared pool policy
+//   grpc/sync     gRPC's generated synchronous service
+//   grpc/callback gRPC's generated callback service (the same gRPC machinery
+//                 Korb's object server is built on)
+// Scenarios per server and payload (32 B, 4 KiB):
+//   latency       1 client, sequential calls: p50/p90/p99
+//   throughput    8 and 32 closed-loop clients (threads): calls/s
+// Prints one JSON object per line; then one "ratio" line per Korb row,
+// relative to grpc/callback and grpc/sync in the same run. The systems are
+// measured in interleaved rounds so that machine noise hits all alike.
+//
+//   echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY]
+//
+// --only measures one system (e.g. korb/inline), for profiling.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "adapter/object_server.h"
+#include "client/client.h"
+#include "echo/echo.grpc.pb.h"
+#include "echo/echo.korb.h"
+
+namespace {
+
+struct Flags {
+  double seconds = 2;  // measured time per row, spread over rounds
+  int pool_threads = 4;
+  std::string only;  // if set, measure only the system named "system/policy"
+};
+
+// --- Servers --------------------------------------------------------------
+
+class KorbEcho : public echo::EchoServant {
+ public:
+  absl::StatusOr<echo::EchoReply> Echo(korb::CallContext&,
+                                       const echo::EchoRequest& request) override {
+    echo::EchoReply reply;
+    reply.set_payload(request.payload());
+    return reply;
+  }
+};
+
+class GrpcSyncEcho final : public echo::Echo::Service {
+  grpc::Status Echo(grpc::ServerContext*, const echo::EchoRequest* request,
+                    echo::EchoReply* reply) override {
+    reply->set_payload(request->payload());
+    return grpc::Status::OK;
+  }
+};
+
+class GrpcCallbackEcho final : public echo::Echo::CallbackService {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const echo::EchoRequest* request,
+                                 echo::EchoReply* reply) override {
+    reply->set_payload(request->payload());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+struct GrpcServer {
+  std::unique_ptr<grpc::Service> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+GrpcServer StartGrpc(std::unique_ptr<grpc::Service> service) {
+  GrpcServer s;
+  s.service = std::move(service);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &s.port);
+  builder.RegisterService(s.service.get());
+  s.server = builder.BuildAndStart();
+  if (s.server == nullptr || s.port == 0) {
+    std::cerr << "echo_bench: cannot start a gRPC server" << std::endl;
+    std::exit(EXIT_FAILURE);
+  }
+  return s;
+}
+
+// --- Measurement ----------------------------------------------------------
+
+// One call of the workload; returns false on error.
+using CallFn = std::function<bool(const echo::EchoRequest&, echo::EchoReply*)>;
+
+struct Row {
+  std::string system, policy, scenario;
+  int clients = 0;
+  size_t payload = 0;
+  long calls = 0;
+  double calls_per_s = 0, p50_us = 0, p90_us = 0, p99_us = 0;
+};
+
+double Percentile(std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t index = std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()));
+  return sorted[index];
+}
+
+// Latencies and measured time accumulated over the rounds of one row.
+struct Sample {
+  std::vector<double> latencies_us;
+  double seconds = 0;
+};
+
+// Runs `clients` closed-loop client threads, each calling `make_call()`'s
+// function back to back: a short warm-up, then `seconds` of measured calls
+// whose latencies are appended to `sample`.
+void Measure(const std::function<CallFn()>& make_call, int clients, size_t payload,
+             double seconds, Sample* sample) {
+  echo::EchoRequest request;
+  request.set_payload(std::string(payload, 'k'));
+  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
+  std::atomic<bool> failed{false};
+  std::vector<std::vector<double>> latencies(clients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      CallFn call = make_call();
+      echo::EchoReply reply;
+      std::vector<double>& mine = latencies[c];
+      mine.reserve(100000);
+      for (;;) {
+        int p = phase.load(std::memory_order_relaxed);
+        if (p == 2) break;
+        absl::Time start = absl::Now();
+        if (!call(request, &reply) || reply.payload().size() != payload) {
+          failed = true;
+          break;
+        }
+        if (p == 1) mine.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(std::min(0.2, seconds / 4)));
+  phase = 1;
+  absl::Time start = absl::Now();
+  absl::SleepFor(absl::Seconds(seconds));
+  phase = 2;
+  sample->seconds += absl::ToDoubleSeconds(absl::Now() - start);
+  for (std::thread& t : threads) t.join();
+  if (failed) {
+    std::cerr << "echo_bench: a call failed" << std::endl;
+    std::exit(EXIT_FAILURE);
+  }
+  for (auto& l : latencies) {
+    sample->latencies_us.insert(sample->latencies_us.end(), l.begin(), l.end());
+  }
+}
+
+Row Summarize(Sample& sample, int clients, size_t payload) {
+  std::vector<double>& all = sample.latencies_us;
+  std::sort(all.begin(), all.end());
+  Row row;
+  row.clients = clients;
+  row.payload = payload;
+  row.calls = static_cast<long>(all.size());
+  row.calls_per_s = all.size() / sample.seconds;
+  row.p50_us = Percentile(all, 0.50);
+  row.p90_us = Percentile(all, 0.90);
+  row.p99_us = Percentile(all, 0.99);
+  return row;
+}
+
+void Print(const Row& r) {
+  std::cout << absl::StrFormat(
+                   "{\"system\":\"%s\",\"policy\":\"%s\",\"scenario\":\"%s\",\"clients\":%d,"
+                   "\"payload\":%d,\"calls\":%d,\"calls_per_s\":%.0f,\"p50_us\":%.1f,"
+                   "\"p90_us\":%.1f,\"p99_us\":%.1f}",
+                   r.system, r.policy, r.scenario, r.clients, r.payload, r.calls,
+                   r.calls_per_s, r.p50_us, r.p90_us, r.p99_us)
+            << std::endl;
+}
+
+absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--seconds" && i + 1 < argc && absl::SimpleAtod(argv[i + 1], &flags.seconds) &&
+        flags.seconds > 0) {
+      ++i;
+    } else if (arg == "--pool-threads" && i + 1 < argc &&
+               absl::SimpleAtoi(argv[i + 1], &flags.pool_threads) && flags.pool_threads > 0) {
+      ++i;
+    } else if (arg == "--only" && i + 1 < argc) {
+      flags.only = argv[++i];
+    } else {
+      return absl::InvalidArgumentError(
+          "usage: echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY]");
+    }
+  }
+  return flags;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::StatusOr<Flags> flags = ParseFlags(argc, argv);
+  if (!flags.ok()) {
+    std::cerr << flags.status().message() << std::endl;
+    return EXIT_FAILURE;
+  }
+
+  // Korb: one object server, one adapter per policy, one echo object each.
+  absl::StatusOr<std::unique_ptr<korb::ObjectServer>> korb_server =
+      korb::ObjectServer::Start({});
+  if (!korb_server.ok()) {
+    std::cerr << "echo_bench: " << korb_server.status() << std::endl;
+    return EXIT_FAILURE;
+  }
+  struct KorbTarget {
+    std::string policy;
+    korb::Ref ref;
+  };
+  std::vector<KorbTarget> korb_targets;
+  for (auto [policy, threading] :
+       {std::pair{"inline", korb::ThreadingOptions::Inline()},
+        std::pair{"pool", korb::ThreadingOptions::SharedPool(flags->pool_threads)}}) {
+    absl::StatusOr<korb::ObjectAdapter*> adapter =
+        (*korb_server)->CreateAdapter(policy, {.threading = threading});
+    absl::StatusOr<korb::Ref> ref =
+        adapter.ok() ? (*adapter)->Activate("echo", std::make_shared<KorbEcho>())
+                     : absl::StatusOr<korb::Ref>(adapter.status());
+    if (!ref.ok()) {
+      std::cerr << "echo_bench: " << ref.status() << std::endl;
+      return EXIT_FAILURE;
+    }
+    korb_targets.push_back({policy, *ref});
+  }
+  GrpcServer grpc_sync = StartGrpc(std::make_unique<GrpcSyncEcho>());
+  GrpcServer grpc_callback = StartGrpc(std::make_unique<GrpcCallbackEcho>());
+
+  struct System {
+    std::string system, policy;
+    std::function<CallFn()> make_call;
+  };
+  korb::Client korb_client;
+  std::vector<System> systems;
+  for (const KorbTarget& target : korb_targets) {
+    korb::Ref ref = target.ref;
+    systems.push_back({"korb", target.policy, [&korb_client, ref]() -> CallFn {
+                         auto stub = std::make_shared<echo::EchoStub>(korb_client, ref);
+                         return [stub](const echo::EchoRequest& req, echo::EchoReply* reply) {
+                           absl::StatusOr<echo::EchoReply> r = stub->Echo(req);
+                           if (!r.ok()) return false;
+                           *reply = *std::move(r);
+                           return true;
+                         };
+                       }});
+  }
+  for (auto [policy, server] : {std::pair{"sync", &grpc_sync}, std::pair{"callback", &grpc_callback}}) {
+    auto channel = grpc::CreateChannel(absl::StrFormat("127.0.0.1:%d", server->port),
+                                       grpc::InsecureChannelCredentials());
+    systems.push_back({"grpc", policy, [channel]() -> CallFn {
+                         auto stub = std::shared_ptr<echo::Echo::Stub>(echo::Echo::NewStub(channel));
+                         return [stub](const echo::EchoRequest& req, echo::EchoReply* reply) {
+                           grpc::ClientContext context;
+                           return stub->Echo(&context, req, reply).ok();
+                         };
+                       }});
+  }
+
+  if (!flags->only.empty()) {
+    std::erase_if(systems, [&](const System& s) { return s.system + "/" + s.policy != flags->only; });
+  }
+
+  // Each row's time is split into rounds, and every round measures all
+  // systems in a rotated order, so drift on a noisy machine (frequency,
+  // neighbours) spreads evenly over the systems instead of biasing one.
+  constexpr int kRounds = 5;
+  std::vector<Row> rows;
+  for (size_t payload : {size_t{32}, size_t{4096}}) {
+    for (auto [scenario, clients] :
+         {std::pair{"latency", 1}, std::pair{"throughput", 8}, std::pair{"throughput", 32}}) {
+      std::vector<Sample> samples(systems.size());
+      for (int round = 0; round < kRounds; ++round) {
+        for (size_t i = 0; i < systems.size(); ++i) {
+          size_t k = (i + round) % systems.size();
+          Measure(systems[k].make_call, clients, payload, flags->seconds / kRounds, &samples[k]);
+        }
+      }
+      for (size_t k = 0; k < systems.size(); ++k) {
+        Row row = Summarize(samples[k], clients, payload);
+        row.system = systems[k].system;
+        row.policy = systems[k].policy;
+        row.scenario = scenario;
+        Print(row);
+        rows.push_back(row);
+      }
+    }
+  }
+
+  // Ratios of every Korb row to the raw gRPC rows of the same workload.
+  for (const Row& k : rows) {
+    if (k.system != "korb") continue;
+    for (const Row& g : rows) {
+      if (g.system != "grpc" || g.scenario != k.scenario || g.clients != k.clients ||
+          g.payload != k.payload) {
+        continue;
+      }
+      std::cout << absl::StrFormat(
+                       "{\"system\":\"ratio\",\"policy\":\"%s\",\"versus\":\"grpc_%s\","
+                       "\"scenario\":\"%s\",\"clients\":%d,\"payload\":%d,"
+                       "\"p50_ratio\":%.3f,\"throughput_ratio\":%.3f}",
+                       k.policy, g.policy, k.scenario, k.clients, k.payload,
+                       k.p50_us / g.p50_us, k.calls_per_s / g.calls_per_s)
+                << std::endl;
+    }
+  }
+  grpc_sync.server->Shutdown();
+  grpc_callback.server->Shutdown();
+  (*korb_server)->Shutdown();
+  return EXIT_SUCCESS;
+}

@@ -7,8 +7,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/server_builder.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,11 +28,34 @@ class Router final : public grpc::CallbackGenericService {
   explicit Router(ObjectServer* server) : server_(server) {}
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
-    return new ServerCall(server_, context);
+    return new StreamServerCall(server_, context);
   }
 
  private:
   ObjectServer* const server_;
+};
+
+// The registered-method path for one interface: each operation is a gRPC
+// unary callback method on raw byte buffers, routed like any other call.
+class InterfaceService final : public grpc::Service {
+ public:
+  InterfaceService(ObjectServer* server, const InterfaceInfo& interface) {
+    for (size_t i = 0; i < interface.methods.size(); ++i) {
+      // `path` is a NUL-terminated literal from the generated method table.
+      absl::string_view path = interface.methods[i].path;
+      AddMethod(new grpc::internal::RpcServiceMethod(
+          path.data(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+      MarkMethodCallback(
+          static_cast<int>(i),
+          new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+              [server, path](grpc::CallbackServerContext* context,
+                             const grpc::ByteBuffer* request, grpc::ByteBuffer* reply) {
+                grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+                server->Route(new UnaryServerCall(context, path, request, reply, reactor));
+                return reactor;
+              }));
+    }
+  }
 };
 
 }  // namespace internal
@@ -86,6 +112,13 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   builder.RegisterCallbackGenericService(server->router_.get());
+  absl::flat_hash_set<absl::string_view> registered;
+  for (const InterfaceInfo* interface : options.interfaces) {
+    if (interface == nullptr || !registered.insert(interface->name).second) continue;
+    server->interface_services_.push_back(
+        std::make_unique<internal::InterfaceService>(server.get(), *interface));
+    builder.RegisterService(server->interface_services_.back().get());
+  }
   std::vector<int> ports(options.listen.size(), 0);
   for (size_t i = 0; i < options.listen.size(); ++i) {
     builder.AddListeningPort(options.listen[i], grpc::InsecureServerCredentials(),

@@ -52,6 +52,7 @@ namespace korb {
 namespace internal {
 class ServerCall;
 class Router;
+class InterfaceService;
 }  // namespace internal
 
 struct ObjectServerOptions {
@@ -66,6 +67,11 @@ struct ObjectServerOptions {
   int max_receive_message_bytes = 4 * 1024 * 1024;
   // Largest reply sent, in bytes; -1 for no limit.
   int max_send_message_bytes = -1;
+  // Interfaces whose calls take gRPC's registered-method path instead of the
+  // generic one: the same routing and behaviour, about 5 % less CPU per call
+  // (docs/performance.md). Optional; calls of unlisted interfaces work too.
+  // E.g. {&bank::AccountServant::korb_static_interface()}.
+  std::vector<const InterfaceInfo*> interfaces;
 };
 
 class ObjectServer {
@@ -111,6 +117,7 @@ class ObjectServer {
   };
 
   std::unique_ptr<internal::Router> router_;
+  std::vector<std::unique_ptr<internal::InterfaceService>> interface_services_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::vector<HostPort> endpoints_;
 

@@ -218,8 +218,10 @@ int main(int argc, char** argv) {
   }
 
   // Korb: one object server, one adapter per policy, one echo object each.
+  korb::ObjectServerOptions korb_options;
+  korb_options.interfaces = {&echo::EchoServant::korb_static_interface()};
   absl::StatusOr<std::unique_ptr<korb::ObjectServer>> korb_server =
-      korb::ObjectServer::Start({});
+      korb::ObjectServer::Start(korb_options);
   if (!korb_server.ok()) {
     std::cerr << "echo_bench: " << korb_server.status() << std::endl;
     return EXIT_FAILURE;

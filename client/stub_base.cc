@@ -64,7 +64,7 @@ std::shared_ptr<const Binding> Bind(Client& client, const Ref& ref,
 
 CallSetup::CallSetup(Client& client, const Binding& binding, int method,
                      const CallOptions& options, grpc::ClientContext* context)
-    : options_(options), context_(context) {
+    : context_(context) {
   context->AddMetadata(std::string(kObjectKeyHeader), binding.object_key);
   if (options.priority.has_value()) {
     context->AddMetadata(std::string(kPriorityHeader), absl::StrCat(*options.priority));
@@ -95,15 +95,14 @@ CallSetup::CallSetup(Client& client, const Binding& binding, int method,
       return;
     }
     state.calls.insert(context);
+    cancellation_ = options.cancellation->state();
   }
-  (void)method;
 }
 
 CallSetup::~CallSetup() {
-  if (options_.cancellation != nullptr) {
-    CancellationToken::State& state = *options_.cancellation->state();
-    absl::MutexLock lock(&state.mu);
-    state.calls.erase(context_);
+  if (cancellation_ != nullptr) {
+    absl::MutexLock lock(&cancellation_->mu);
+    cancellation_->calls.erase(context_);
   }
 }
 

@@ -58,8 +58,10 @@ struct Binding {
 };
 
 // Sets up `context` for a call: korb-object, priority, deadline, caller
-// metadata, cancellation. Returns an error for invalid options (a reserved
-// metadata key). `cancel_registration` unregisters from the token on destruction.
+// metadata, cancellation. status() reports invalid options (a reserved
+// metadata key, an already cancelled token). Registers the call with the
+// options' cancellation token until destroyed; keeps nothing else of
+// `options`, which may be gone before an asynchronous call completes.
 class CallSetup {
  public:
   CallSetup(Client& client, const Binding& binding, int method,
@@ -72,7 +74,7 @@ class CallSetup {
 
  private:
   absl::Status status_;
-  const CallOptions& options_;
+  std::shared_ptr<CancellationToken::State> cancellation_;
   grpc::ClientContext* context_;
 };
 

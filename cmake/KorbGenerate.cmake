@@ -1,4 +1,5 @@
-# korb_generate(<target> PROTOS <file.proto>... [PROTO_ROOT <dir>] [IMPORT_DIRS <dir>...] [GRPC])
+# korb_generate(<target> PROTOS <file.proto>... [PROTO_ROOT <dir>] [IMPORT_DIRS <dir>...]
+#               [OPTIONS <k=v>...] [GRPC])
 #
 # Compiles .proto files into a static library <target> holding the protobuf
 # messages and Korb's skeletons and stubs (<name>.korb.h). With GRPC, plain gRPC
@@ -6,10 +7,11 @@
 # Include generated headers by their path relative to PROTO_ROOT (default: the
 # current source directory), e.g. "bank/bank.korb.h" for PROTO_ROOT/bank/bank.proto.
 # Korb's own IDL (korb/options.proto, korb/ref.proto) is always importable.
+# OPTIONS are passed to protoc-gen-korb, e.g. OPTIONS generate=stubs.
 set(KORB_IDL_DIR ${CMAKE_CURRENT_LIST_DIR}/../idl CACHE INTERNAL "Korb's IDL import root")
 
 function(korb_generate target)
-  cmake_parse_arguments(KG "GRPC" "PROTO_ROOT" "PROTOS;IMPORT_DIRS" ${ARGN})
+  cmake_parse_arguments(KG "GRPC" "PROTO_ROOT" "PROTOS;IMPORT_DIRS;OPTIONS" ${ARGN})
   if(NOT KG_PROTOS)
     message(FATAL_ERROR "korb_generate(${target}): PROTOS is required")
   endif()
@@ -26,6 +28,12 @@ function(korb_generate target)
     list(APPEND import_args -I${dir})
   endforeach()
 
+  set(korb_out ${out_dir})
+  if(KG_OPTIONS)
+    list(JOIN KG_OPTIONS "," korb_opts)
+    set(korb_out "${korb_opts}:${out_dir}")
+  endif()
+
   set(srcs)
   foreach(proto IN LISTS KG_PROTOS)
     get_filename_component(abs ${proto} ABSOLUTE)
@@ -41,7 +49,7 @@ function(korb_generate target)
     add_custom_command(
       OUTPUT ${outs}
       COMMAND protobuf::protoc
-      ARGS ${import_args} --cpp_out=${out_dir} --korb_out=${out_dir}
+      ARGS ${import_args} --cpp_out=${out_dir} --korb_out=${korb_out}
            --plugin=protoc-gen-korb=$<TARGET_FILE:protoc-gen-korb> ${grpc_args} ${abs}
       DEPENDS ${abs} protoc-gen-korb protobuf::protoc
       COMMENT "korb_generate: ${rel}"

@@ -9,21 +9,6 @@
 
 namespace korb::internal {
 
-ServerCall::ServerCall(ObjectServer* server, grpc::GenericCallbackServerContext* context)
-    : server_(server), context_(context) {
-  StartRead(&request_);
-}
-
-void ServerCall::OnReadDone(bool ok) {
-  if (!ok) {
-    // The client half-closed or cancelled without sending a request message.
-    Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "call carried no request message"));
-    return;
-  }
-  server_->Route(this);
-}
-
 void ServerCall::Bind(ObjectAdapter* adapter, std::shared_ptr<const ActiveObject> object,
                       std::string id, int method_index, int32_t priority) {
   adapter_ = adapter;
@@ -36,23 +21,46 @@ void ServerCall::Bind(ObjectAdapter* adapter, std::shared_ptr<const ActiveObject
 void ServerCall::FinishWithError(const absl::Status& status) {
   ErrorKind kind = ErrorKindOf(status);
   if (kind != ErrorKind::kNone) {
-    context_->AddTrailingMetadata(std::string(kErrorHeader),
-                                  std::string(ErrorKindName(kind)));
+    context_->AddTrailingMetadata(std::string(kErrorHeader), std::string(ErrorKindName(kind)));
   }
-  Finish(ToGrpcStatus(status));
+  Complete(ToGrpcStatus(status));
 }
 
 void ServerCall::Run() {
   const MethodInfo& method = object_->interface->methods[method_index_];
   CallContext call_context(context_, adapter_, id_, &method);
-  grpc::Status status =
-      object_->servant->korb_dispatch(method_index_, call_context, request_, &reply_);
+  Complete(object_->servant->korb_dispatch(method_index_, call_context, request(), reply()));
+}
+
+StreamServerCall::StreamServerCall(ObjectServer* server,
+                                   grpc::GenericCallbackServerContext* context)
+    : ServerCall(context, context->method()), server_(server) {
+  StartRead(&request_);
+}
+
+void StreamServerCall::OnReadDone(bool ok) {
+  if (!ok) {
+    // The client half-closed or cancelled without sending a request message.
+    Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "call carried no request message"));
+    return;
+  }
+  server_->Route(this);
+}
+
+void StreamServerCall::Complete(const grpc::Status& status) {
   request_.Clear();
   if (status.ok()) {
-    StartWriteAndFinish(&reply_, grpc::WriteOptions(), grpc::Status::OK);
+    StartWriteAndFinish(&reply_, grpc::WriteOptions(), status);
   } else {
     Finish(status);
   }
+}
+
+void UnaryServerCall::Complete(const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = reactor_;
+  // Release the servant before gRPC may reuse anything of the call.
+  delete this;
+  reactor->Finish(status);
 }
 
 }  // namespace korb::internal

@@ -1,14 +1,16 @@
 // internal::ServerCall: one unary call on the server, from the arrival of its
-// request to its reply. It is the gRPC reactor of the call (reads the one
-// request message, writes the reply) and the PendingCall a threading policy
-// schedules.
+// request to its reply, and the PendingCall a threading policy schedules.
 //
-// Lifecycle: created by the router for each incoming call; reads the request;
-// ObjectServer::Route() and ObjectAdapter::Dispatch() either finish it with
-// an error or Bind() it to a servant and hand it to the threading policy,
-// which calls Run() or Reject() once. Deletes itself when gRPC reports
-// OnDone(). Keeps the target's active object entry (and so its servant) alive
-// from Bind() until it is deleted.
+// Calls arrive by one of two gRPC paths, one subclass each:
+//   StreamServerCall  gRPC's generic callback service (any method path); the
+//                     call is a bidi reactor that reads one request message.
+//   UnaryServerCall   a registered unary method of an interface listed in
+//                     ObjectServerOptions::interfaces (cheaper per call).
+// Both are routed the same way: ObjectServer::Route() and
+// ObjectAdapter::Dispatch() either finish the call with an error or Bind() it
+// to a servant and hand it to the threading policy, which calls Run() or
+// Reject() once. The call keeps its target's active object entry (and so the
+// servant) alive from Bind() until it is destroyed.
 //
 // Thread-safety: each method is called by one party at a time, in the order
 // above; no internal locking.
@@ -20,9 +22,12 @@
 #include <string>
 
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/server_callback.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "adapter/threading_policy.h"
 #include "servants/servant.h"
 #include "skeletons/method_table.h"
@@ -41,13 +46,11 @@ struct ActiveObject {
   const InterfaceInfo* interface;
 };
 
-class ServerCall final : public grpc::ServerGenericBidiReactor, public PendingCall {
+class ServerCall : public PendingCall {
  public:
-  ServerCall(ObjectServer* server, grpc::GenericCallbackServerContext* context);
-
-  grpc::GenericCallbackServerContext* context() const { return context_; }
+  grpc::ServerContextBase* context() const { return context_; }
   // "/package.Service/Method"
-  const std::string& method_path() const { return context_->method(); }
+  absl::string_view method_path() const { return method_path_; }
 
   // Names the call's target: `object`'s servant runs operation
   // `method_index` for object `id` of `adapter`.
@@ -55,28 +58,74 @@ class ServerCall final : public grpc::ServerGenericBidiReactor, public PendingCa
             std::string id, int method_index, int32_t priority);
 
   // Replies with `status` (not OK); its korb::ErrorKind, if any, becomes the
-  // korb-error trailer.
+  // korb-error trailer. The call may be destroyed when this returns.
   void FinishWithError(const absl::Status& status);
 
-  // PendingCall:
+  // PendingCall: runs the bound operation and replies. The call may be
+  // destroyed when these return.
   void Run() override;
   void Reject(const absl::Status& status) override { FinishWithError(status); }
   int32_t priority() const override { return priority_; }
   const void* object() const override { return object_.get(); }
 
- private:
-  void OnReadDone(bool ok) override;
-  void OnDone() override { delete this; }
+ protected:
+  ServerCall(grpc::ServerContextBase* context, absl::string_view method_path)
+      : context_(context), method_path_(method_path) {}
+  ~ServerCall() override = default;
 
-  ObjectServer* const server_;
-  grpc::GenericCallbackServerContext* const context_;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer reply_;
+  virtual const grpc::ByteBuffer& request() const = 0;
+  virtual grpc::ByteBuffer* reply() = 0;
+  // Sends `status`, with the reply message if it is OK.
+  virtual void Complete(const grpc::Status& status) = 0;
+
+ private:
+  grpc::ServerContextBase* const context_;
+  const absl::string_view method_path_;
   ObjectAdapter* adapter_ = nullptr;
   std::shared_ptr<const ActiveObject> object_;
   std::string id_;
   int method_index_ = -1;
   int32_t priority_ = 0;
+};
+
+// A call through the generic service: reads its one request message, then
+// routes itself. Deletes itself when gRPC reports OnDone().
+class StreamServerCall final : public grpc::ServerGenericBidiReactor, public ServerCall {
+ public:
+  StreamServerCall(ObjectServer* server, grpc::GenericCallbackServerContext* context);
+
+ private:
+  void OnReadDone(bool ok) override;
+  void OnDone() override { delete this; }
+  const grpc::ByteBuffer& request() const override { return request_; }
+  grpc::ByteBuffer* reply() override { return &reply_; }
+  void Complete(const grpc::Status& status) override;
+
+  ObjectServer* const server_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer reply_;
+};
+
+// A call through a registered unary method. gRPC owns the messages and the
+// reactor; the call deletes itself once it has finished the reactor.
+class UnaryServerCall final : public ServerCall {
+ public:
+  UnaryServerCall(grpc::CallbackServerContext* context, absl::string_view method_path,
+                  const grpc::ByteBuffer* request, grpc::ByteBuffer* reply,
+                  grpc::ServerUnaryReactor* reactor)
+      : ServerCall(context, method_path),
+        request_(request),
+        reply_(reply),
+        reactor_(reactor) {}
+
+ private:
+  const grpc::ByteBuffer& request() const override { return *request_; }
+  grpc::ByteBuffer* reply() override { return reply_; }
+  void Complete(const grpc::Status& status) override;
+
+  const grpc::ByteBuffer* const request_;
+  grpc::ByteBuffer* const reply_;
+  grpc::ServerUnaryReactor* const reactor_;
 };
 
 }  // namespace internal

@@ -1,9 +1,9 @@
 #include "idl/compiler/generator.h"
 
-#include <memory>
-
 #include <google/protobuf/io/printer.h>
 #include <google/protobuf/io/zero_copy_stream.h>
+
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -15,8 +15,7 @@
 
 namespace korb::idl {
 
-bool Generator::Generate(const google::protobuf::FileDescriptor* file,
-                         const std::string& parameter,
+bool Generator::Generate(const google::protobuf::FileDescriptor* file, const std::string& parameter,
                          google::protobuf::compiler::GeneratorContext* context,
                          std::string* error) const {
   absl::StatusOr<GeneratorOptions> options = ParseGeneratorOptions(parameter);

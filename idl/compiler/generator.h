@@ -13,11 +13,11 @@
 #ifndef KORB_IDL_COMPILER_GENERATOR_H_
 #define KORB_IDL_COMPILER_GENERATOR_H_
 
-#include <cstdint>
-#include <string>
-
 #include <google/protobuf/compiler/code_generator.h>
 #include <google/protobuf/descriptor.h>
+
+#include <cstdint>
+#include <string>
 
 namespace korb::idl {
 

@@ -17,10 +17,7 @@ using google::protobuf::io::Printer;
 void PrintHeaderIncludes(Printer* printer, const FileDescriptor* file,
                          const GeneratorOptions& options) {
   const bool has_services = file->service_count() > 0;
-  if (has_services) {
-    if (options.stubs) printer->Print("#include <functional>\n");
-    printer->Print("#include <string_view>\n\n");
-  }
+  if (has_services && options.stubs) printer->Print("#include <functional>\n\n");
   // The .pb.h of every file defining a request or reply type; this file's own
   // first (it declares the messages of its services).
   printer->Print(Vars{{"header", PbHeaderName(file)}}, "#include \"$header$\"\n");
@@ -29,7 +26,8 @@ void PrintHeaderIncludes(Printer* printer, const FileDescriptor* file,
     const ServiceDescriptor* service = file->service(s);
     for (int m = 0; m < service->method_count(); ++m) {
       const MethodDescriptor* method = service->method(m);
-      for (const FileDescriptor* dep : {method->input_type()->file(), method->output_type()->file()}) {
+      for (const FileDescriptor* dep :
+           {method->input_type()->file(), method->output_type()->file()}) {
         if (dep != file) imported.insert(PbHeaderName(dep));
       }
     }
@@ -38,7 +36,9 @@ void PrintHeaderIncludes(Printer* printer, const FileDescriptor* file,
     printer->Print(Vars{{"header", header}}, "#include \"$header$\"\n");
   }
   if (!has_services) return;
-  printer->Print("\n#include \"absl/status/statusor.h\"\n");
+  printer->Print(
+      "\n#include \"absl/status/statusor.h\"\n"
+      "#include \"absl/strings/string_view.h\"\n");
   if (options.stubs) {
     printer->Print(
         "#include \"client/call_options.h\"\n"
@@ -59,21 +59,19 @@ void PrintServantDecl(Printer* printer, const ServiceDescriptor* service) {
   Vars vars = ServiceVars(service);
   PrintComments(printer, LeadingComments(service));
   if (!LeadingComments(service).empty()) printer->Print("//\n");
-  printer->Print(
-      vars,
-      "// Skeleton of interface $ServiceFull$.\n"
-      "// Derive from it and override the operations; every operation defaults to\n"
-      "// UNIMPLEMENTED. The adapter calls them on its threading policy's threads,\n"
-      "// possibly concurrently.\n"
-      "class $Servant$ : public ::korb::Servant {\n"
-      " public:\n");
+  printer->Print(vars,
+                 "// Skeleton of interface $ServiceFull$.\n"
+                 "// Derive from it and override the operations; every operation defaults to\n"
+                 "// UNIMPLEMENTED. The adapter calls them on its threading policy's threads,\n"
+                 "// possibly concurrently.\n"
+                 "class $Servant$ : public ::korb::Servant {\n"
+                 " public:\n");
   printer->Indent();
-  printer->Print(
-      vars,
-      "static constexpr ::std::string_view kInterfaceName = \"$ServiceFull$\";\n"
-      "// The method table of $ServiceFull$, in .proto order.\n"
-      "static const ::korb::InterfaceInfo& korb_static_interface();\n"
-      "const ::korb::InterfaceInfo& korb_interface() const final;\n");
+  printer->Print(vars,
+                 "static constexpr ::absl::string_view kInterfaceName = \"$ServiceFull$\";\n"
+                 "// The method table of $ServiceFull$, in .proto order.\n"
+                 "static const ::korb::InterfaceInfo& korb_static_interface();\n"
+                 "const ::korb::InterfaceInfo& korb_interface() const final;\n");
   for (int m = 0; m < service->method_count(); ++m) {
     const MethodDescriptor* method = service->method(m);
     printer->Print("\n");
@@ -98,38 +96,35 @@ void PrintStubDecl(Printer* printer, const ServiceDescriptor* service) {
   Vars vars = ServiceVars(service);
   PrintComments(printer, LeadingComments(service));
   if (!LeadingComments(service).empty()) printer->Print("//\n");
-  printer->Print(
-      vars,
-      "// Typed stub of interface $ServiceFull$.\n"
-      "// One synchronous and two asynchronous methods per operation. Thread-safe\n"
-      "// and cheap to copy; it borrows its ::korb::Client (see ::korb::StubBase).\n"
-      "class $Stub$ : public ::korb::StubBase {\n"
-      " public:\n");
+  printer->Print(vars,
+                 "// Typed stub of interface $ServiceFull$.\n"
+                 "// One synchronous and two asynchronous methods per operation. Thread-safe\n"
+                 "// and cheap to copy; it borrows its ::korb::Client (see ::korb::StubBase).\n"
+                 "class $Stub$ : public ::korb::StubBase {\n"
+                 " public:\n");
   printer->Indent();
-  printer->Print(
-      vars,
-      "static constexpr ::std::string_view kInterfaceName = \"$ServiceFull$\";\n"
-      "// The method table of $ServiceFull$, in .proto order.\n"
-      "static const ::korb::InterfaceInfo& korb_static_interface();\n"
-      "\n"
-      "$Stub$(::korb::Client& client, const ::korb::Ref& ref);\n"
-      "$Stub$(::korb::Client& client, const ::korb::ObjectRef& ref);\n");
+  printer->Print(vars,
+                 "static constexpr ::absl::string_view kInterfaceName = \"$ServiceFull$\";\n"
+                 "// The method table of $ServiceFull$, in .proto order.\n"
+                 "static const ::korb::InterfaceInfo& korb_static_interface();\n"
+                 "\n"
+                 "$Stub$(::korb::Client& client, const ::korb::Ref& ref);\n"
+                 "$Stub$(::korb::Client& client, const ::korb::ObjectRef& ref);\n");
   for (int m = 0; m < service->method_count(); ++m) {
     const MethodDescriptor* method = service->method(m);
     printer->Print("\n");
     PrintComments(printer, LeadingComments(method));
-    printer->Print(
-        MethodVars(method),
-        "::absl::StatusOr<$Reply$> $Method$(\n"
-        "    const $Request$& request,\n"
-        "    const ::korb::CallOptions& options = {}) const;\n"
-        "void $MethodAsync$(\n"
-        "    const $Request$& request,\n"
-        "    ::std::function<void(::absl::StatusOr<$Reply$>)> done,\n"
-        "    const ::korb::CallOptions& options = {}) const;\n"
-        "::korb::Future<$Reply$> $MethodAsync$(\n"
-        "    const $Request$& request,\n"
-        "    const ::korb::CallOptions& options = {}) const;\n");
+    printer->Print(MethodVars(method),
+                   "::absl::StatusOr<$Reply$> $Method$(\n"
+                   "    const $Request$& request,\n"
+                   "    const ::korb::CallOptions& options = {}) const;\n"
+                   "void $MethodAsync$(\n"
+                   "    const $Request$& request,\n"
+                   "    ::std::function<void(::absl::StatusOr<$Reply$>)> done,\n"
+                   "    const ::korb::CallOptions& options = {}) const;\n"
+                   "::korb::Future<$Reply$> $MethodAsync$(\n"
+                   "    const $Request$& request,\n"
+                   "    const ::korb::CallOptions& options = {}) const;\n");
   }
   printer->Outdent();
   printer->Print("};\n\n");

@@ -12,10 +12,10 @@
 #ifndef KORB_IDL_COMPILER_NAMES_H_
 #define KORB_IDL_COMPILER_NAMES_H_
 
+#include <google/protobuf/descriptor.h>
+
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/descriptor.h>
 
 namespace korb::idl {
 

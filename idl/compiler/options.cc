@@ -1,11 +1,11 @@
 #include "idl/compiler/options.h"
 
+#include <google/protobuf/compiler/code_generator.h>
+
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/compiler/code_generator.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -33,13 +33,13 @@ absl::StatusOr<GeneratorOptions> ParseGeneratorOptions(std::string_view paramete
         options.servants = false;
         options.stubs = true;
       } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "protoc-gen-korb: bad value '", value,
-            "' for option 'generate'; expected both, servants or stubs"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("protoc-gen-korb: bad value '", value,
+                         "' for option 'generate'; expected both, servants or stubs"));
       }
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "protoc-gen-korb: unknown option '", key, "'; known options: generate"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("protoc-gen-korb: unknown option '", key, "'; known options: generate"));
     }
   }
   return options;

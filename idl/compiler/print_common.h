@@ -11,10 +11,10 @@
 #ifndef KORB_IDL_COMPILER_PRINT_COMMON_H_
 #define KORB_IDL_COMPILER_PRINT_COMMON_H_
 
-#include <string>
-
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/printer.h>
+
+#include <string>
 
 namespace korb::idl {
 

@@ -66,9 +66,10 @@ void PrintDispatchSwitch(Printer* printer, const ServiceDescriptor* service) {
                  "    const ::grpc::ByteBuffer& request, ::grpc::ByteBuffer* reply) {\n");
   printer->Indent();
   if (service->method_count() == 0) {
-    printer->Print("static_cast<void>(context);\n"
-                   "static_cast<void>(request);\n"
-                   "static_cast<void>(reply);\n");
+    printer->Print(
+        "static_cast<void>(context);\n"
+        "static_cast<void>(request);\n"
+        "static_cast<void>(reply);\n");
   }
   printer->Print("switch (method_index) {\n");
   printer->Indent();
@@ -85,8 +86,9 @@ void PrintDispatchSwitch(Printer* printer, const ServiceDescriptor* service) {
                    "      });\n");
   }
   // The index comes from the network (via the adapter): never trust it.
-  printer->Print("default:\n"
-                 "  return ::korb::internal::UnknownMethodIndex(method_index);\n");
+  printer->Print(
+      "default:\n"
+      "  return ::korb::internal::UnknownMethodIndex(method_index);\n");
   printer->Outdent();
   printer->Print("}\n");
   printer->Outdent();
@@ -104,30 +106,29 @@ void PrintStubMethodDefs(Printer* printer, const ServiceDescriptor* service) {
                  "$Stub$::$Stub$(::korb::Client& client, const ::korb::ObjectRef& ref)\n"
                  "    : ::korb::StubBase(client, ref, $Interface$) {}\n\n");
   for (int m = 0; m < service->method_count(); ++m) {
-    printer->Print(
-        MethodVars(service->method(m)),
-        "::absl::StatusOr<$Reply$> $Stub$::$Method$(\n"
-        "    const $Request$& request,\n"
-        "    const ::korb::CallOptions& options) const {\n"
-        "  return korb_invoke<\n"
-        "      $Request$,\n"
-        "      $Reply$>($Index$, request, options);\n"
-        "}\n\n"
-        "void $Stub$::$MethodAsync$(\n"
-        "    const $Request$& request,\n"
-        "    ::std::function<void(::absl::StatusOr<$Reply$>)> done,\n"
-        "    const ::korb::CallOptions& options) const {\n"
-        "  korb_invoke_async<\n"
-        "      $Request$,\n"
-        "      $Reply$>($Index$, request, ::std::move(done), options);\n"
-        "}\n\n"
-        "::korb::Future<$Reply$> $Stub$::$MethodAsync$(\n"
-        "    const $Request$& request,\n"
-        "    const ::korb::CallOptions& options) const {\n"
-        "  return korb_invoke_future<\n"
-        "      $Request$,\n"
-        "      $Reply$>($Index$, request, options);\n"
-        "}\n\n");
+    printer->Print(MethodVars(service->method(m)),
+                   "::absl::StatusOr<$Reply$> $Stub$::$Method$(\n"
+                   "    const $Request$& request,\n"
+                   "    const ::korb::CallOptions& options) const {\n"
+                   "  return korb_invoke<\n"
+                   "      $Request$,\n"
+                   "      $Reply$>($Index$, request, options);\n"
+                   "}\n\n"
+                   "void $Stub$::$MethodAsync$(\n"
+                   "    const $Request$& request,\n"
+                   "    ::std::function<void(::absl::StatusOr<$Reply$>)> done,\n"
+                   "    const ::korb::CallOptions& options) const {\n"
+                   "  korb_invoke_async<\n"
+                   "      $Request$,\n"
+                   "      $Reply$>($Index$, request, ::std::move(done), options);\n"
+                   "}\n\n"
+                   "::korb::Future<$Reply$> $Stub$::$MethodAsync$(\n"
+                   "    const $Request$& request,\n"
+                   "    const ::korb::CallOptions& options) const {\n"
+                   "  return korb_invoke_future<\n"
+                   "      $Request$,\n"
+                   "      $Reply$>($Index$, request, options);\n"
+                   "}\n\n");
   }
 }
 
@@ -137,16 +138,14 @@ void PrintSource(Printer* printer, const FileDescriptor* file, const GeneratorOp
   if (file->service_count() == 0) return;
   printer->Print("\n");
   if (options.stubs) printer->Print("#include <functional>\n#include <utility>\n\n");
-  // proto_utils.h specializes grpc::SerializationTraits for protobuf
-  // messages, which the runtime's templates instantiated here need.
-  printer->Print("#include <grpcpp/impl/codegen/proto_utils.h>\n");
   if (options.servants) {
-    printer->Print("#include <grpcpp/support/byte_buffer.h>\n"
-                   "#include <grpcpp/support/status.h>\n");
+    printer->Print(
+        "#include <grpcpp/support/byte_buffer.h>\n"
+        "#include <grpcpp/support/status.h>\n\n");
   }
-  printer->Print("\n");
-  printer->Print("#include \"absl/status/status.h\"\n"
-                 "#include \"absl/status/statusor.h\"\n");
+  printer->Print(
+      "#include \"absl/status/status.h\"\n"
+      "#include \"absl/status/statusor.h\"\n");
   if (options.servants) printer->Print("#include \"skeletons/dispatch.h\"\n");
   printer->Print("#include \"skeletons/method_table.h\"\n\n");
   PrintNamespaceOpen(printer, file);

@@ -18,8 +18,7 @@ using google::protobuf::ServiceDescriptor;
 constexpr char kEmptyMessage[] = "korb.Empty";
 
 absl::Status Invalid(const FileDescriptor* file, const std::string& message) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("protoc-gen-korb: ", file->name(), ": ", message));
+  return absl::InvalidArgumentError(absl::StrCat("protoc-gen-korb: ", file->name(), ": ", message));
 }
 
 absl::Status ValidateMethod(const MethodDescriptor* method) {
@@ -42,8 +41,8 @@ absl::Status ValidateMethod(const MethodDescriptor* method) {
                                       "(kInterfaceName and names starting with korb_)"));
   }
   if (method->name() == ServantClassName(service) || method->name() == StubClassName(service)) {
-    return Invalid(file, absl::StrCat("method ", method->full_name(),
-                                      " has the name of a generated class"));
+    return Invalid(
+        file, absl::StrCat("method ", method->full_name(), " has the name of a generated class"));
   }
   return absl::OkStatus();
 }
@@ -58,10 +57,10 @@ absl::Status ValidateMemberNames(const ServiceDescriptor* service) {
     for (const std::string& member : {MethodCppName(method), MethodAsyncName(method)}) {
       auto [it, inserted] = owners.emplace(member, method);
       if (!inserted) {
-        return Invalid(service->file(),
-                       absl::StrCat("methods ", it->second->full_name(), " and ",
-                                    method->full_name(), " both generate the C++ member ",
-                                    StubClassName(service), "::", member));
+        return Invalid(
+            service->file(),
+            absl::StrCat("methods ", it->second->full_name(), " and ", method->full_name(),
+                         " both generate the C++ member ", StubClassName(service), "::", member));
       }
     }
   }
@@ -83,8 +82,8 @@ absl::Status ValidateClassNames(const ServiceDescriptor* service) {
         pool->FindEnumValueByName(full_name) != nullptr ||
         pool->FindExtensionByName(full_name) != nullptr) {
       return Invalid(service->file(),
-                     absl::StrCat("service ", service->full_name(), " generates the class ",
-                                  name, ", which collides with ", full_name));
+                     absl::StrCat("service ", service->full_name(), " generates the class ", name,
+                                  ", which collides with ", full_name));
     }
   }
   return absl::OkStatus();

@@ -17,12 +17,9 @@ Vars FileVars(const google::protobuf::FileDescriptor* file) {
 
 Vars ServiceVars(const google::protobuf::ServiceDescriptor* service) {
   return {
-      {"Service", service->name()},
-      {"ServiceFull", service->full_name()},
-      {"Servant", ServantClassName(service)},
-      {"Stub", StubClassName(service)},
-      {"Methods", MethodArrayName(service)},
-      {"Interface", InterfaceInfoName(service)},
+      {"Service", service->name()},           {"ServiceFull", service->full_name()},
+      {"Servant", ServantClassName(service)}, {"Stub", StubClassName(service)},
+      {"Methods", MethodArrayName(service)},  {"Interface", InterfaceInfoName(service)},
   };
 }
 

@@ -10,10 +10,10 @@
 #ifndef KORB_IDL_COMPILER_VARS_H_
 #define KORB_IDL_COMPILER_VARS_H_
 
+#include <google/protobuf/descriptor.h>
+
 #include <map>
 #include <string>
-
-#include <google/protobuf/descriptor.h>
 
 namespace korb::idl {
 

@@ -37,14 +37,24 @@ std::string Serialized(const google::protobuf::Message& message) {
   return message.SerializeAsString();
 }
 
-class ObjectAdapterTest : public ::testing::TestWithParam<ThreadingOptions::Kind> {
+struct Setup {
+  ThreadingOptions::Kind policy;
+  bool registered;  // korbtest.Echo listed in ObjectServerOptions::interfaces
+};
+
+class ObjectAdapterTest : public ::testing::TestWithParam<Setup> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
+    ObjectServerOptions options;
+    if (GetParam().registered) {
+      options.interfaces = {&korbtest::EchoServant::korb_static_interface(),
+                            &korbtest::EchoFactoryServant::korb_static_interface()};
+    }
+    absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
     ThreadingOptions threading;
-    threading.kind = GetParam();
+    threading.kind = GetParam().policy;
     threading.pool_threads = 4;
     absl::StatusOr<ObjectAdapter*> adapter =
         server_->CreateAdapter("test", {.threading = threading});
@@ -61,14 +71,17 @@ class ObjectAdapterTest : public ::testing::TestWithParam<ThreadingOptions::Kind
   ObjectAdapter* adapter_ = nullptr;
 };
 
-INSTANTIATE_TEST_SUITE_P(Policies, ObjectAdapterTest,
-                         ::testing::Values(ThreadingOptions::Kind::kInline,
-                                           ThreadingOptions::Kind::kSharedPool),
-                         [](const auto& info) {
-                           return info.param == ThreadingOptions::Kind::kInline
-                                      ? std::string("Inline")
-                                      : std::string("SharedPool");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    PoliciesAndPaths, ObjectAdapterTest,
+    ::testing::Values(Setup{ThreadingOptions::Kind::kInline, false},
+                      Setup{ThreadingOptions::Kind::kSharedPool, false},
+                      Setup{ThreadingOptions::Kind::kInline, true},
+                      Setup{ThreadingOptions::Kind::kSharedPool, true}),
+    [](const auto& info) {
+      std::string name = info.param.policy == ThreadingOptions::Kind::kInline ? "Inline"
+                                                                               : "SharedPool";
+      return name + (info.param.registered ? "Registered" : "Generic");
+    });
 
 // Activate returns a reference naming this server, the adapter, the id and
 // the servant's interface.

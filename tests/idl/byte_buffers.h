@@ -11,12 +11,12 @@
 #ifndef KORB_TESTS_IDL_BYTE_BUFFERS_H_
 #define KORB_TESTS_IDL_BYTE_BUFFERS_H_
 
-#include <string>
-#include <vector>
-
 #include <google/protobuf/message_lite.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/slice.h>
+
+#include <string>
+#include <vector>
 
 namespace korb::testing {
 
@@ -39,8 +39,7 @@ inline grpc::ByteBuffer ToByteBuffer(const google::protobuf::MessageLite& messag
   return BytesToByteBuffer(message.SerializeAsString());
 }
 
-inline bool FromByteBuffer(const grpc::ByteBuffer& buffer,
-                           google::protobuf::MessageLite* message) {
+inline bool FromByteBuffer(const grpc::ByteBuffer& buffer, google::protobuf::MessageLite* message) {
   return message->ParseFromString(ByteBufferToBytes(buffer));
 }
 

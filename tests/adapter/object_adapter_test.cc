@@ -305,6 +305,56 @@ TEST_P(ObjectAdapterTest, ShutdownDrainsCallsInFlight) {
   server_->Shutdown();  // idempotent
 }
 
+// A request over the server's size limit fails that call with
+// RESOURCE_EXHAUSTED; the server keeps serving.
+TEST(ObjectServer, OversizedRequestIsRefused) {
+  ObjectServerOptions options;
+  options.max_receive_message_bytes = 1024;
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  absl::StatusOr<ObjectAdapter*> adapter = (*server)->CreateAdapter("a");
+  ASSERT_THAT(adapter, IsOk());
+  absl::StatusOr<Ref> ref = (*adapter)->Activate("e", std::make_shared<EchoImpl>());
+  ASSERT_THAT(ref, IsOk());
+  Client client;
+  korbtest::EchoStub stub(client, *ref);
+  EXPECT_THAT(stub.Echo(Text(std::string(4096, 'x'))),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(stub.Echo(Text("small")), IsOk());
+}
+
+// A server listening on two endpoints issues references naming both, and
+// serves calls arriving at either.
+TEST(ObjectServer, ListensOnSeveralEndpoints) {
+  ObjectServerOptions options;
+  options.listen = {"127.0.0.1:0", "127.0.0.1:0"};
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  ASSERT_EQ((*server)->endpoints().size(), 2u);
+  EXPECT_NE((*server)->endpoints()[0].port, (*server)->endpoints()[1].port);
+  absl::StatusOr<ObjectAdapter*> adapter = (*server)->CreateAdapter("a");
+  ASSERT_THAT(adapter, IsOk());
+  absl::StatusOr<Ref> ref = (*adapter)->Activate("e", std::make_shared<EchoImpl>());
+  ASSERT_THAT(ref, IsOk());
+  ASSERT_EQ(ref->endpoints(), (*server)->endpoints());
+  Client client;
+  for (const HostPort& endpoint : ref->endpoints()) {
+    Ref one = *ref;
+    one.set_endpoints({endpoint});
+    korbtest::EchoStub stub(client, one);
+    EXPECT_THAT(stub.Echo(Text(endpoint.ToString())), IsOk());
+  }
+}
+
+// The advertised host replaces the listening host in references.
+TEST(ObjectServer, AdvertisedHost) {
+  ObjectServerOptions options;
+  options.advertised_host = "bank.example";
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  EXPECT_EQ((*server)->endpoints().front().host, "bank.example");
+}
+
 TEST(ObjectServer, AdapterNamesAreUnique) {
   absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
   ASSERT_THAT(server, IsOk());

@@ -157,18 +157,14 @@ TEST_P(ObjectAdapterTest, DeactivateDuringCallLetsCallFinish) {
   korbtest::EchoRequest slow = Text("slow");
   slow.set_delay_ms(300);
   Future<korbtest::EchoReply> call = stub.EchoAsync(slow);
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (servant->running.load() == 0) {
-    ASSERT_LT(absl::Now(), deadline) << "the call never reached the servant";
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(servant->AwaitRunning(1)) << "the call never reached the servant";
   servant.reset();
   ASSERT_THAT(adapter_->Deactivate("busy"), IsOk());
   ASSERT_TRUE(call.WaitFor(absl::Seconds(30))) << "call did not complete";
   EXPECT_THAT(call.Get(), IsOk());
   EXPECT_EQ(call.Get()->text(), "slow");
   // The reply is sent before the call's last reference drops; allow for it.
-  deadline = absl::Now() + absl::Seconds(30);
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (!weak.expired()) {
     ASSERT_LT(absl::Now(), deadline) << "servant outlived its last call";
     absl::SleepFor(absl::Milliseconds(1));
@@ -292,11 +288,7 @@ TEST_P(ObjectAdapterTest, ShutdownDrainsCallsInFlight) {
   korbtest::EchoRequest slow = Text("slow");
   slow.set_delay_ms(200);
   Future<korbtest::EchoReply> call = stub.EchoAsync(slow);
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (servant->running.load() == 0) {
-    ASSERT_LT(absl::Now(), deadline) << "the call never reached the servant";
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(servant->AwaitRunning(1)) << "the call never reached the servant";
   server_->Shutdown(absl::Seconds(30));
   ASSERT_TRUE(call.WaitFor(absl::Seconds(30)));
   EXPECT_THAT(call.Get(), IsOk());

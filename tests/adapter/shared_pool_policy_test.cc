@@ -28,6 +28,13 @@ struct Log {
   int max_running ABSL_GUARDED_BY(mu) = 0;
   int finished ABSL_GUARDED_BY(mu) = 0;
 
+  // Blocks until exactly `n` calls are running (30 s bound).
+  bool AwaitRunning(int n) {
+    absl::MutexLock lock(&mu);
+    auto done = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return running == n; };
+    return mu.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(30));
+  }
+
   // Blocks until `n` calls ran or were rejected (30 s bound).
   bool AwaitFinished(int n) {
     absl::MutexLock lock(&mu);
@@ -77,11 +84,7 @@ TEST(SharedPoolPolicy, PoolSizeBoundsConcurrency) {
     calls.push_back(std::make_unique<ScriptedCall>(&log, i, 0, &gate));
     pool.Execute(calls.back().get());
   }
-  {
-    absl::MutexLock lock(&log.mu);
-    auto two_running = [&log]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log.mu) { return log.running == 2; };
-    ASSERT_TRUE(log.mu.AwaitWithTimeout(absl::Condition(&two_running), absl::Seconds(30)));
-  }
+  ASSERT_TRUE(log.AwaitRunning(2));
   EXPECT_EQ(pool.queued(), 4u);
   gate.Notify();
   ASSERT_TRUE(log.AwaitFinished(6));
@@ -97,11 +100,7 @@ TEST(SharedPoolPolicy, HigherPriorityOvertakesQueuedCalls) {
   absl::Notification gate;
   ScriptedCall blocker(&log, 0, 0, &gate);
   pool.Execute(&blocker);
-  {
-    absl::MutexLock lock(&log.mu);
-    auto started = [&log]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log.mu) { return log.running == 1; };
-    ASSERT_TRUE(log.mu.AwaitWithTimeout(absl::Condition(&started), absl::Seconds(30)));
-  }
+  ASSERT_TRUE(log.AwaitRunning(1));
   ScriptedCall low1(&log, 1, 0), low2(&log, 2, 0), high(&log, 3, 10), mid(&log, 4, 5),
       negative(&log, 5, -1);
   for (ScriptedCall* call : {&low1, &negative, &low2, &high, &mid}) pool.Execute(call);
@@ -119,11 +118,7 @@ TEST(SharedPoolPolicy, FullQueueRejects) {
   absl::Notification gate;
   ScriptedCall blocker(&log, 0, 0, &gate);
   pool.Execute(&blocker);
-  {
-    absl::MutexLock lock(&log.mu);
-    auto started = [&log]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log.mu) { return log.running == 1; };
-    ASSERT_TRUE(log.mu.AwaitWithTimeout(absl::Condition(&started), absl::Seconds(30)));
-  }
+  ASSERT_TRUE(log.AwaitRunning(1));
   ScriptedCall a(&log, 1, 0), b(&log, 2, 0), c(&log, 3, 0);
   pool.Execute(&a);
   pool.Execute(&b);
@@ -146,11 +141,7 @@ TEST(SharedPoolPolicy, ShutdownRejectsQueuedAndLaterCalls) {
   absl::Notification gate;
   ScriptedCall blocker(&log, 0, 0, &gate);
   pool->Execute(&blocker);
-  {
-    absl::MutexLock lock(&log.mu);
-    auto started = [&log]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log.mu) { return log.running == 1; };
-    ASSERT_TRUE(log.mu.AwaitWithTimeout(absl::Condition(&started), absl::Seconds(30)));
-  }
+  ASSERT_TRUE(log.AwaitRunning(1));
   ScriptedCall queued(&log, 1, 0);
   pool->Execute(&queued);
   std::thread releaser([&gate] {

@@ -150,11 +150,7 @@ TEST_F(StubTest, CancellationToken) {
   CallOptions options;
   options.cancellation = &token;
   Future<korbtest::EchoReply> call = stub.EchoAsync(Text("slow", 5000), options);
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (servant_->running.load() == 0) {
-    ASSERT_LT(absl::Now(), deadline);
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(servant_->AwaitRunning(1));
   token.Cancel();
   ASSERT_TRUE(call.WaitFor(absl::Seconds(30)));
   EXPECT_THAT(call.Get(), StatusIs(absl::StatusCode::kCancelled));

@@ -52,6 +52,16 @@ class EchoImpl : public korbtest::EchoServant {
   }
   absl::StatusOr<Empty> Ping(CallContext&, const Empty&) override { return Empty(); }
 
+  // Waits until at least `n` calls are inside Echo(); false after 30 s.
+  bool AwaitRunning(int n) const {
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (running.load() < n) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return true;
+  }
+
   std::atomic<int> calls{0};
   std::atomic<int> running{0};
 };

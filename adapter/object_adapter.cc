@@ -29,7 +29,7 @@ absl::StatusOr<Ref> ObjectAdapter::Activate(std::string id,
   const void* identity = object.get();
   absl::string_view type = object->interface->name;
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     if (shut_down_) {
       return absl::FailedPreconditionError(
           absl::StrCat("object adapter '", name_, "' is shut down"));
@@ -59,7 +59,7 @@ absl::StatusOr<Ref> ObjectAdapter::Activate(std::shared_ptr<Servant> servant) {
 absl::Status ObjectAdapter::Deactivate(absl::string_view id) {
   std::shared_ptr<const internal::ActiveObject> object;
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it == objects_.end()) {
       return absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
@@ -77,7 +77,7 @@ absl::Status ObjectAdapter::Deactivate(absl::string_view id) {
 absl::Status ObjectAdapter::SetDefaultObject(absl::string_view id) {
   absl::string_view interface;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    korb::ReaderMutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it == objects_.end()) {
       return absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
@@ -94,19 +94,19 @@ Ref ObjectAdapter::CreateReference(absl::string_view id, absl::string_view type)
 }
 
 bool ObjectAdapter::IsActive(absl::string_view id) const {
-  absl::ReaderMutexLock lock(&mu_);
+  korb::ReaderMutexLock lock(&mu_);
   return objects_.contains(id);
 }
 
 size_t ObjectAdapter::active_objects() const {
-  absl::ReaderMutexLock lock(&mu_);
+  korb::ReaderMutexLock lock(&mu_);
   return objects_.size();
 }
 
 void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id) {
   std::shared_ptr<const internal::ActiveObject> object;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    korb::ReaderMutexLock lock(&mu_);
     if (shut_down_) {
       call->FinishWithError(WithErrorKind(
           absl::UnavailableError(absl::StrCat("object adapter '", name_, "' is shut down")),
@@ -149,13 +149,13 @@ void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id) {
 
 void ObjectAdapter::Shutdown() {
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     shut_down_ = true;
   }
   policy_->Shutdown();
   decltype(objects_) released;
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     released.swap(objects_);
   }
   for (const auto& [id, object] : released) policy_->OnObjectDeactivated(object.get());

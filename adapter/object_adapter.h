@@ -34,7 +34,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "adapter/threading_policy.h"
 #include "common/ref.h"
 #include "servants/servant.h"
@@ -107,7 +107,7 @@ class ObjectAdapter {
   ObjectServer* const server_;
   const std::string name_;
   const std::unique_ptr<ThreadingPolicy> policy_;
-  mutable absl::Mutex mu_;
+  mutable korb::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const internal::ActiveObject>> objects_
       ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -152,7 +152,7 @@ absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
   absl::StatusOr<std::unique_ptr<ThreadingPolicy>> policy =
       MakeThreadingPolicy(options.threading);
   if (!policy.ok()) return policy.status();
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   if (shutting_down_) return absl::FailedPreconditionError("object server is shut down");
   if (adapters_.contains(name)) {
     return absl::AlreadyExistsError(
@@ -166,14 +166,14 @@ absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
 }
 
 ObjectAdapter* ObjectServer::FindAdapter(absl::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
+  korb::ReaderMutexLock lock(&mu_);
   auto it = adapters_.find(name);
   return it == adapters_.end() ? nullptr : it->second.get();
 }
 
 void ObjectServer::SetDefaultObject(absl::string_view interface, ObjectAdapter* adapter,
                                     std::string id) {
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   default_objects_.insert_or_assign(std::string(interface),
                                     DefaultObject{adapter, std::move(id)});
 }
@@ -185,7 +185,7 @@ void ObjectServer::Route(internal::ServerCall* call) {
   std::string id;
   ObjectAdapter* adapter = nullptr;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    korb::ReaderMutexLock lock(&mu_);
     if (shutting_down_) {
       call->FinishWithError(WithErrorKind(
           absl::UnavailableError("object server is shutting down"), ErrorKind::kTransient));
@@ -237,7 +237,7 @@ void ObjectServer::Route(internal::ServerCall* call) {
 void ObjectServer::Shutdown(absl::Duration grace) {
   bool first;
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     first = !shutting_down_;
     shutting_down_ = true;
   }
@@ -252,7 +252,7 @@ void ObjectServer::Shutdown(absl::Duration grace) {
   }
   std::vector<ObjectAdapter*> adapters;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    korb::ReaderMutexLock lock(&mu_);
     for (auto& [name, adapter] : adapters_) adapters.push_back(adapter.get());
   }
   for (ObjectAdapter* adapter : adapters) adapter->Shutdown();

@@ -37,8 +37,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "common/sync.h"
 #include "absl/time/time.h"
 #include "adapter/object_adapter.h"
 #include "common/ref.h"
@@ -121,12 +120,12 @@ class ObjectServer {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::vector<HostPort> endpoints_;
 
-  mutable absl::Mutex mu_;
+  mutable korb::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<ObjectAdapter>> adapters_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, DefaultObject> default_objects_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Notification shut_down_;
+  korb::Notification shut_down_;
 };
 
 }  // namespace korb

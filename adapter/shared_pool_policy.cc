@@ -16,7 +16,7 @@ SharedPoolPolicy::~SharedPoolPolicy() { Shutdown(); }
 void SharedPoolPolicy::Execute(PendingCall* call) {
   absl::Status rejection;
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     if (stopping_) {
       rejection = WithErrorKind(absl::UnavailableError("object adapter is shutting down"),
                                 ErrorKind::kTransient);
@@ -40,7 +40,7 @@ void SharedPoolPolicy::WorkerLoop() {
   for (;;) {
     PendingCall* call;
     {
-      absl::MutexLock lock(&mu_);
+      korb::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(this, &SharedPoolPolicy::HasWorkOrStopping));
       if (queued_ == 0) return;  // stopping and drained
       auto lane = lanes_.begin();
@@ -56,7 +56,7 @@ void SharedPoolPolicy::WorkerLoop() {
 void SharedPoolPolicy::Shutdown() {
   std::vector<PendingCall*> rejected;
   {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     stopping_ = true;
     for (auto& [priority, lane] : lanes_) {
       rejected.insert(rejected.end(), lane.begin(), lane.end());
@@ -67,7 +67,7 @@ void SharedPoolPolicy::Shutdown() {
   const absl::Status status = WithErrorKind(
       absl::UnavailableError("object adapter is shutting down"), ErrorKind::kTransient);
   for (PendingCall* call : rejected) call->Reject(status);
-  absl::MutexLock lock(&join_mu_);
+  korb::MutexLock lock(&join_mu_);
   if (joined_) return;
   for (std::thread& worker : workers_) worker.join();
   joined_ = true;
@@ -76,7 +76,7 @@ void SharedPoolPolicy::Shutdown() {
 int SharedPoolPolicy::threads() const { return static_cast<int>(workers_.size()); }
 
 size_t SharedPoolPolicy::queued() const {
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   return queued_;
 }
 

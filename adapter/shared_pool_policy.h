@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "adapter/threading_policy.h"
 
 namespace korb {
@@ -37,14 +37,14 @@ class SharedPoolPolicy final : public ThreadingPolicy {
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t max_queued_;
-  mutable absl::Mutex mu_;
+  mutable korb::Mutex mu_;
   // Lanes by priority, highest first.
   std::map<int32_t, std::deque<PendingCall*>, std::greater<>> lanes_ ABSL_GUARDED_BY(mu_);
   size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Written by the constructor and joined by the first Shutdown() only.
   std::vector<std::thread> workers_;
-  absl::Mutex join_mu_;  // serializes concurrent Shutdown() calls
+  korb::Mutex join_mu_;  // serializes concurrent Shutdown() calls
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
 };
 

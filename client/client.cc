@@ -9,14 +9,14 @@ namespace korb {
 Client::Client(ClientOptions options) : options_(std::move(options)) {}
 
 Client::~Client() {
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](int* in_flight) { return *in_flight == 0; }, &async_calls_in_flight_));
 }
 
 std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   {
-    absl::ReaderMutexLock lock(&mu_);
+    korb::ReaderMutexLock lock(&mu_);
     auto it = channels_.find(endpoint);
     if (it != channels_.end()) return it->second;
   }
@@ -25,7 +25,7 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   args.SetMaxSendMessageSize(options_.max_send_message_bytes);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       endpoint.ToString(), grpc::InsecureChannelCredentials(), args);
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   // Another thread may have won the race; keep the first channel so every
   // stub to this endpoint shares one connection.
   auto [it, inserted] = channels_.emplace(endpoint, std::move(channel));
@@ -33,12 +33,12 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
 }
 
 void Client::BeginAsyncCall() {
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   ++async_calls_in_flight_;
 }
 
 void Client::EndAsyncCall() {
-  absl::MutexLock lock(&mu_);
+  korb::MutexLock lock(&mu_);
   --async_calls_in_flight_;
 }
 

@@ -22,7 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "absl/time/time.h"
 #include "common/ref.h"
 
@@ -62,7 +62,7 @@ class Client {
 
  private:
   const ClientOptions options_;
-  absl::Mutex mu_;
+  korb::Mutex mu_;
   absl::flat_hash_map<HostPort, std::shared_ptr<grpc::Channel>> channels_
       ABSL_GUARDED_BY(mu_);
   int async_calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;

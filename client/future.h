@@ -22,7 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "absl/time/time.h"
 
 namespace korb {
@@ -38,17 +38,17 @@ class Future {
 
   // True once the call has completed.
   bool Ready() const {
-    absl::MutexLock lock(&state_->mu);
+    korb::MutexLock lock(&state_->mu);
     return state_->result.has_value();
   }
   // Blocks until the call has completed.
   void Wait() const {
-    absl::MutexLock lock(&state_->mu);
+    korb::MutexLock lock(&state_->mu);
     state_->mu.Await(absl::Condition(this, &Future::HasResultLocked));
   }
   // Blocks until the call has completed or `timeout` passed; true if completed.
   bool WaitFor(absl::Duration timeout) const {
-    absl::MutexLock lock(&state_->mu);
+    korb::MutexLock lock(&state_->mu);
     return state_->mu.AwaitWithTimeout(
         absl::Condition(this, &Future::HasResultLocked), timeout);
   }
@@ -56,19 +56,19 @@ class Future {
   // while any copy of this Future exists.
   const Result& Get() const {
     Wait();
-    absl::MutexLock lock(&state_->mu);
+    korb::MutexLock lock(&state_->mu);
     return *state_->result;
   }
 
   // Runtime side: completes the future. Called exactly once.
   void Fulfill(Result result) const {
-    absl::MutexLock lock(&state_->mu);
+    korb::MutexLock lock(&state_->mu);
     state_->result.emplace(std::move(result));
   }
 
  private:
   struct State {
-    absl::Mutex mu;
+    korb::Mutex mu;
     std::optional<Result> result ABSL_GUARDED_BY(mu);
   };
   bool HasResultLocked() const ABSL_NO_THREAD_SAFETY_ANALYSIS {

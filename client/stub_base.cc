@@ -8,13 +8,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "common/wire.h"
 
 namespace korb {
 
 struct CancellationToken::State {
-  absl::Mutex mu;
+  korb::Mutex mu;
   bool cancelled ABSL_GUARDED_BY(mu) = false;
   absl::flat_hash_set<grpc::ClientContext*> calls ABSL_GUARDED_BY(mu);
 };
@@ -22,13 +22,13 @@ struct CancellationToken::State {
 CancellationToken::CancellationToken() : state_(std::make_shared<State>()) {}
 
 void CancellationToken::Cancel() {
-  absl::MutexLock lock(&state_->mu);
+  korb::MutexLock lock(&state_->mu);
   state_->cancelled = true;
   for (grpc::ClientContext* call : state_->calls) call->TryCancel();
 }
 
 bool CancellationToken::cancelled() const {
-  absl::MutexLock lock(&state_->mu);
+  korb::MutexLock lock(&state_->mu);
   return state_->cancelled;
 }
 
@@ -89,7 +89,7 @@ CallSetup::CallSetup(Client& client, const Binding& binding, int method,
   }
   if (options.cancellation != nullptr) {
     CancellationToken::State& state = *options.cancellation->state();
-    absl::MutexLock lock(&state.mu);
+    korb::MutexLock lock(&state.mu);
     if (state.cancelled) {
       status_ = absl::CancelledError("call cancelled before it started");
       return;
@@ -101,7 +101,7 @@ CallSetup::CallSetup(Client& client, const Binding& binding, int method,
 
 CallSetup::~CallSetup() {
   if (cancellation_ != nullptr) {
-    absl::MutexLock lock(&cancellation_->mu);
+    korb::MutexLock lock(&cancellation_->mu);
     cancellation_->calls.erase(context_);
   }
 }

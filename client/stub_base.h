@@ -40,6 +40,7 @@
 #include "client/client.h"
 #include "client/future.h"
 #include "common/ref.h"
+#include "common/sync.h"
 #include "skeletons/method_table.h"
 
 namespace korb {
@@ -142,10 +143,12 @@ class StubBase {
     Client* client = client_;
     client->BeginAsyncCall();
     AsyncCall* raw = call.release();
+    HappensBefore(raw);  // the completion runs on a gRPC thread
     grpc::internal::CallbackUnaryCall<Request, Reply>(
         binding_->channel.get(), binding_->methods[method], &raw->context,
         &raw->request, &raw->reply,
         [raw, client, done = std::move(done)](grpc::Status status) {
+          HappensAfter(raw);
           std::unique_ptr<AsyncCall> owned(raw);
           if (status.ok()) {
             done(std::move(owned->reply));

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "adapter/object_server.h"
+#include "common/sync.h"
 #include "common/wire.h"
 #include "skeletons/call_context.h"
 #include "skeletons/dispatch.h"
@@ -35,10 +36,12 @@ void ServerCall::Run() {
 StreamServerCall::StreamServerCall(ObjectServer* server,
                                    grpc::GenericCallbackServerContext* context)
     : ServerCall(context, context->method()), server_(server) {
+  HappensBefore(this);  // gRPC runs OnReadDone() on another thread
   StartRead(&request_);
 }
 
 void StreamServerCall::OnReadDone(bool ok) {
+  HappensAfter(this);
   if (!ok) {
     // The client half-closed or cancelled without sending a request message.
     Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "call carried no request message"));
@@ -47,8 +50,14 @@ void StreamServerCall::OnReadDone(bool ok) {
   server_->Route(this);
 }
 
+void StreamServerCall::OnDone() {
+  HappensAfter(this);
+  delete this;
+}
+
 void StreamServerCall::Complete(const grpc::Status& status) {
   request_.Clear();
+  HappensBefore(this);  // gRPC runs OnDone() on another thread
   if (status.ok()) {
     StartWriteAndFinish(&reply_, grpc::WriteOptions(), status);
   } else {

@@ -96,7 +96,7 @@ class StreamServerCall final : public grpc::ServerGenericBidiReactor, public Ser
 
  private:
   void OnReadDone(bool ok) override;
-  void OnDone() override { delete this; }
+  void OnDone() override;
   const grpc::ByteBuffer& request() const override { return request_; }
   grpc::ByteBuffer* reply() override { return &reply_; }
   void Complete(const grpc::Status& status) override;

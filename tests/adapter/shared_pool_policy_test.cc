@@ -6,8 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "common/sync.h"
 #include "absl/time/clock.h"
 #include "common/wire.h"
 #include "gmock/gmock.h"
@@ -21,7 +20,7 @@ using ::korb::testing::StatusIs;
 
 // Shared record of what the pool did with a batch of calls.
 struct Log {
-  absl::Mutex mu;
+  korb::Mutex mu;
   std::vector<int> ran ABSL_GUARDED_BY(mu);
   std::vector<absl::Status> rejected ABSL_GUARDED_BY(mu);
   int running ABSL_GUARDED_BY(mu) = 0;
@@ -30,14 +29,14 @@ struct Log {
 
   // Blocks until exactly `n` calls are running (30 s bound).
   bool AwaitRunning(int n) {
-    absl::MutexLock lock(&mu);
+    korb::MutexLock lock(&mu);
     auto done = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return running == n; };
     return mu.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(30));
   }
 
   // Blocks until `n` calls ran or were rejected (30 s bound).
   bool AwaitFinished(int n) {
-    absl::MutexLock lock(&mu);
+    korb::MutexLock lock(&mu);
     auto done = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return finished >= n; };
     return mu.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(30));
   }
@@ -45,22 +44,22 @@ struct Log {
 
 class ScriptedCall : public PendingCall {
  public:
-  ScriptedCall(Log* log, int tag, int32_t priority, absl::Notification* gate = nullptr)
+  ScriptedCall(Log* log, int tag, int32_t priority, korb::Notification* gate = nullptr)
       : log_(log), tag_(tag), priority_(priority), gate_(gate) {}
 
   void Run() override {
     {
-      absl::MutexLock lock(&log_->mu);
+      korb::MutexLock lock(&log_->mu);
       log_->ran.push_back(tag_);
       log_->max_running = std::max(log_->max_running, ++log_->running);
     }
     if (gate_ != nullptr) gate_->WaitForNotificationWithTimeout(absl::Seconds(30));
-    absl::MutexLock lock(&log_->mu);
+    korb::MutexLock lock(&log_->mu);
     --log_->running;
     ++log_->finished;
   }
   void Reject(const absl::Status& status) override {
-    absl::MutexLock lock(&log_->mu);
+    korb::MutexLock lock(&log_->mu);
     log_->rejected.push_back(status);
     ++log_->finished;
   }
@@ -71,14 +70,14 @@ class ScriptedCall : public PendingCall {
   Log* log_;
   int tag_;
   int32_t priority_;
-  absl::Notification* gate_;
+  korb::Notification* gate_;
 };
 
 // A pool of N workers never runs more than N calls at once, and runs them all.
 TEST(SharedPoolPolicy, PoolSizeBoundsConcurrency) {
   SharedPoolPolicy pool(2, 100);
   Log log;
-  absl::Notification gate;
+  korb::Notification gate;
   std::vector<std::unique_ptr<ScriptedCall>> calls;
   for (int i = 0; i < 6; ++i) {
     calls.push_back(std::make_unique<ScriptedCall>(&log, i, 0, &gate));
@@ -88,7 +87,7 @@ TEST(SharedPoolPolicy, PoolSizeBoundsConcurrency) {
   EXPECT_EQ(pool.queued(), 4u);
   gate.Notify();
   ASSERT_TRUE(log.AwaitFinished(6));
-  absl::MutexLock lock(&log.mu);
+  korb::MutexLock lock(&log.mu);
   EXPECT_EQ(log.max_running, 2);
   EXPECT_EQ(log.ran.size(), 6u);
 }
@@ -97,7 +96,7 @@ TEST(SharedPoolPolicy, PoolSizeBoundsConcurrency) {
 TEST(SharedPoolPolicy, HigherPriorityOvertakesQueuedCalls) {
   SharedPoolPolicy pool(1, 100);
   Log log;
-  absl::Notification gate;
+  korb::Notification gate;
   ScriptedCall blocker(&log, 0, 0, &gate);
   pool.Execute(&blocker);
   ASSERT_TRUE(log.AwaitRunning(1));
@@ -106,7 +105,7 @@ TEST(SharedPoolPolicy, HigherPriorityOvertakesQueuedCalls) {
   for (ScriptedCall* call : {&low1, &negative, &low2, &high, &mid}) pool.Execute(call);
   gate.Notify();
   ASSERT_TRUE(log.AwaitFinished(6));
-  absl::MutexLock lock(&log.mu);
+  korb::MutexLock lock(&log.mu);
   EXPECT_EQ(log.ran, (std::vector<int>{0, 3, 4, 1, 2, 5}));
 }
 
@@ -115,7 +114,7 @@ TEST(SharedPoolPolicy, HigherPriorityOvertakesQueuedCalls) {
 TEST(SharedPoolPolicy, FullQueueRejects) {
   SharedPoolPolicy pool(1, 2);
   Log log;
-  absl::Notification gate;
+  korb::Notification gate;
   ScriptedCall blocker(&log, 0, 0, &gate);
   pool.Execute(&blocker);
   ASSERT_TRUE(log.AwaitRunning(1));
@@ -124,7 +123,7 @@ TEST(SharedPoolPolicy, FullQueueRejects) {
   pool.Execute(&b);
   pool.Execute(&c);
   {
-    absl::MutexLock lock(&log.mu);
+    korb::MutexLock lock(&log.mu);
     ASSERT_EQ(log.rejected.size(), 1u);
     EXPECT_THAT(log.rejected[0], StatusIs(absl::StatusCode::kResourceExhausted));
     EXPECT_EQ(ErrorKindOf(log.rejected[0]), ErrorKind::kTransient);
@@ -138,7 +137,7 @@ TEST(SharedPoolPolicy, FullQueueRejects) {
 TEST(SharedPoolPolicy, ShutdownRejectsQueuedAndLaterCalls) {
   auto pool = std::make_unique<SharedPoolPolicy>(1, 100);
   Log log;
-  absl::Notification gate;
+  korb::Notification gate;
   ScriptedCall blocker(&log, 0, 0, &gate);
   pool->Execute(&blocker);
   ASSERT_TRUE(log.AwaitRunning(1));
@@ -153,7 +152,7 @@ TEST(SharedPoolPolicy, ShutdownRejectsQueuedAndLaterCalls) {
   ScriptedCall late(&log, 2, 0);
   pool->Execute(&late);
   pool->Shutdown();
-  absl::MutexLock lock(&log.mu);
+  korb::MutexLock lock(&log.mu);
   EXPECT_EQ(log.ran, std::vector<int>{0});
   ASSERT_EQ(log.rejected.size(), 2u);
   EXPECT_THAT(log.rejected[0], StatusIs(absl::StatusCode::kUnavailable));

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
+#include "common/sync.h"
 #include "absl/time/clock.h"
 #include "adapter/object_server.h"
 #include "client/client.h"
@@ -65,7 +65,7 @@ TEST_F(StubTest, SynchronousCall) {
 // The callback runs exactly once with the reply.
 TEST_F(StubTest, CallbackCall) {
   korbtest::EchoStub stub(client_, ref_);
-  absl::Notification done;
+  korb::Notification done;
   std::atomic<int> callbacks{0};
   std::string text;
   stub.EchoAsync(Text("callback"), [&](absl::StatusOr<korbtest::EchoReply> reply) {

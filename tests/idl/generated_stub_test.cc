@@ -20,8 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "common/sync.h"
 #include "absl/time/time.h"
 #include "common/ref.h"
 #include "common/wire.h"
@@ -51,12 +50,12 @@ class RecordingService : public grpc::CallbackGenericService {
  public:
   void SetReply(const std::string& path, const google::protobuf::MessageLite& reply)
       ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     replies_[path] = reply.SerializeAsString();
   }
 
   std::vector<RecordedCall> calls() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     return calls_;
   }
 
@@ -104,14 +103,14 @@ class RecordingService : public grpc::CallbackGenericService {
   };
 
   std::optional<std::string> Record(RecordedCall call) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     auto reply = replies_.find(call.path);
     calls_.push_back(std::move(call));
     if (reply == replies_.end()) return std::nullopt;
     return reply->second;
   }
 
-  mutable absl::Mutex mu_;
+  mutable korb::Mutex mu_;
   std::map<std::string, std::string> replies_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedCall> calls_ ABSL_GUARDED_BY(mu_);
 };
@@ -210,7 +209,7 @@ TEST_F(GeneratedStubTest, CallbackAndFutureVariantsReachTheSameOperation) {
   service_.SetReply("/korbidl.deep.nest.Widgets/Foo", reply);
   nest::WidgetsStub stub(*client_, RefTo(nest::WidgetsStub::kInterfaceName, "obj"));
 
-  absl::Notification done;
+  korb::Notification done;
   absl::StatusOr<nest::FooReply> from_callback;
   stub.FooAsync(nest::FooRequest(), [&](absl::StatusOr<nest::FooReply> result) {
     from_callback = std::move(result);
@@ -257,7 +256,7 @@ TEST_F(GeneratedStubTest, InvalidReferenceFailsEveryVariantWithoutCalling) {
   nest::WidgetsStub stub(*client_, korb::Ref());
   EXPECT_THAT(stub.korb_status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(stub.Foo(nest::FooRequest()), StatusIs(absl::StatusCode::kInvalidArgument));
-  absl::Notification done;
+  korb::Notification done;
   stub.FooAsync(nest::FooRequest(), [&](absl::StatusOr<nest::FooReply> result) {
     EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument));
     done.Notify();

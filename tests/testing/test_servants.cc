@@ -16,7 +16,7 @@ RawReply RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::strin
   grpc::Slice slice(body);
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
-  absl::Notification done;
+  korb::Notification done;
   RawReply reply;
   stub.UnaryCall(&context, path, grpc::StubOptions(), &request, &response,
                  [&](grpc::Status status) {

@@ -73,7 +73,16 @@ void SharedPoolPolicy::Shutdown() {
   joined_ = true;
 }
 
-int SharedPoolPolicy::threads() const { return static_cast<int>(workers_.size()); }
+PolicyStats SharedPoolPolicy::Stats() const {
+  PolicyStats stats;
+  stats.threads = static_cast<int>(workers_.size());
+  korb::MutexLock lock(&mu_);
+  stats.queued = queued_;
+  for (const auto& [priority, lane] : lanes_) {
+    stats.queued_by_priority.emplace_back(priority, lane.size());
+  }
+  return stats;
+}
 
 size_t SharedPoolPolicy::queued() const {
   korb::MutexLock lock(&mu_);

@@ -27,7 +27,7 @@ class SharedPoolPolicy final : public ThreadingPolicy {
   absl::string_view name() const override { return "pool"; }
   void Execute(PendingCall* call) override ABSL_LOCKS_EXCLUDED(mu_);
   void Shutdown() override ABSL_LOCKS_EXCLUDED(mu_);
-  int threads() const override;
+  PolicyStats Stats() const override ABSL_LOCKS_EXCLUDED(mu_);
 
   // Calls waiting for a worker.
   size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -17,7 +17,7 @@ class InlinePolicy final : public ThreadingPolicy {
   absl::string_view name() const override { return "inline"; }
   void Execute(PendingCall* call) override { call->Run(); }
   void Shutdown() override {}
-  int threads() const override { return 0; }
+  PolicyStats Stats() const override { return {}; }
 };
 
 }  // namespace
@@ -41,6 +41,10 @@ absl::StatusOr<std::unique_ptr<ThreadingPolicy>> MakeThreadingPolicy(
       }
       return std::make_unique<SharedPoolPolicy>(threads, options.max_queued_calls);
     }
+    case ThreadingOptions::Kind::kThreadPerObject:
+    case ThreadingOptions::Kind::kThreadPerRequest:
+    case ThreadingOptions::Kind::kThreadPerConnection:
+      return absl::UnimplementedError("threading policy not implemented yet");
   }
   return absl::InvalidArgumentError("unknown threading policy kind");
 }

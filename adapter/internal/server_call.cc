@@ -19,6 +19,11 @@ void ServerCall::Bind(ObjectAdapter* adapter, std::shared_ptr<const ActiveObject
   priority_ = priority;
 }
 
+absl::string_view ServerCall::connection() const {
+  if (peer_.empty()) peer_ = context_->peer();
+  return peer_;
+}
+
 void ServerCall::FinishWithError(const absl::Status& status) {
   ErrorKind kind = ErrorKindOf(status);
   if (kind != ErrorKind::kNone) {

@@ -67,6 +67,7 @@ class ServerCall : public PendingCall {
   void Reject(const absl::Status& status) override { FinishWithError(status); }
   int32_t priority() const override { return priority_; }
   const void* object() const override { return object_.get(); }
+  absl::string_view connection() const override;
 
  protected:
   ServerCall(grpc::ServerContextBase* context, absl::string_view method_path)
@@ -86,6 +87,7 @@ class ServerCall : public PendingCall {
   std::string id_;
   int method_index_ = -1;
   int32_t priority_ = 0;
+  mutable std::string peer_;  // computed on first use by connection()
 };
 
 // A call through the generic service: reads its one request message, then

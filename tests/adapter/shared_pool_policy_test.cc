@@ -65,6 +65,7 @@ class ScriptedCall : public PendingCall {
   }
   int32_t priority() const override { return priority_; }
   const void* object() const override { return this; }
+  absl::string_view connection() const override { return "test"; }
 
  private:
   Log* log_;

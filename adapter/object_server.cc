@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
@@ -49,10 +51,13 @@ class InterfaceService final : public grpc::Service {
           static_cast<int>(i),
           new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
               [server, path](grpc::CallbackServerContext* context,
-                             const grpc::ByteBuffer* request, grpc::ByteBuffer* reply) {
-                grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-                server->Route(new UnaryServerCall(context, path, request, reply, reactor));
-                return reactor;
+                             const grpc::ByteBuffer* request,
+                             grpc::ByteBuffer* reply) -> grpc::ServerUnaryReactor* {
+                // Route() may finish the call before it is returned; gRPC
+                // keeps such a Finish() until the reactor is bound.
+                auto* call = new UnaryServerCall(context, path, request, reply);
+                server->Route(call);
+                return call;
               }));
     }
   }
@@ -159,7 +164,7 @@ absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
         absl::StrCat("adapter '", absl::CHexEscape(name), "' already exists"));
   }
   std::unique_ptr<ObjectAdapter> adapter(
-      new ObjectAdapter(this, name, *std::move(policy)));
+      new ObjectAdapter(this, name, options, *std::move(policy)));
   ObjectAdapter* raw = adapter.get();
   adapters_.emplace(std::move(name), std::move(adapter));
   return raw;
@@ -237,7 +242,7 @@ void ObjectServer::Route(internal::ServerCall* call) {
 void ObjectServer::Shutdown(absl::Duration grace) {
   bool first;
   {
-    korb::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     first = !shutting_down_;
     shutting_down_ = true;
   }
@@ -245,18 +250,22 @@ void ObjectServer::Shutdown(absl::Duration grace) {
     shut_down_.WaitForNotification();
     return;
   }
-  // gRPC stops accepting, lets calls in flight finish until the deadline,
-  // then cancels the rest; adapters then stop their threads.
-  if (grpc_server_ != nullptr) {
-    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
-  }
+  // New calls are refused as transient from here (Route). Adapters let the
+  // calls they dispatched finish until the deadline, then reject what is
+  // still queued; gRPC then cancels whatever is left and stops.
+  absl::Time deadline = absl::Now() + grace;
   std::vector<ObjectAdapter*> adapters;
   {
-    korb::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     for (auto& [name, adapter] : adapters_) adapters.push_back(adapter.get());
   }
-  for (ObjectAdapter* adapter : adapters) adapter->Shutdown();
-  if (grpc_server_ != nullptr) grpc_server_->Wait();
+  for (ObjectAdapter* adapter : adapters) {
+    adapter->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now())).IgnoreError();
+  }
+  if (grpc_server_ != nullptr) {
+    grpc_server_->Shutdown(absl::ToChronoTime(std::max(deadline, absl::Now())));
+    grpc_server_->Wait();
+  }
   shut_down_.Notify();
 }
 

@@ -1,17 +1,29 @@
 // echo_bench: Korb against raw gRPC on the same echo workload, in one run.
 //
-// Servers, each in this process on its own loopback port:
-//   korb/inline   Korb object server, inline threading policy
-//   korb/pool     Korb object server, shared pool policy
+// Servers, each in this process on a loopback port:
+//   korb/<policy> one Korb object server with one adapter per threading
+//                 policy, one echo object in each:
+//                   inline                 the gRPC callback thread runs the servant
+//                   pool                   shared pool of N workers (--pool-threads)
+//                   pool_serialized        the same, calls to one object one at a time
+//                   pool_growing           shared pool growing from 1 to N workers
+//                   thread_per_object      the object's own thread
+//                   thread_per_request     a (cached) thread per call, no cap
+//                   thread_per_connection  the connection's own thread
 //   grpc/sync     gRPC's generated synchronous service
 //   grpc/callback gRPC's generated callback service (the same gRPC machinery
 //                 Korb's object server is built on)
 // Scenarios per server and payload (32 B, 4 KiB):
 //   latency       1 client, sequential calls: p50/p90/p99
-//   throughput    8 and 32 closed-loop clients (threads): calls/s
+//   throughput    8 and 32 closed-loop clients (threads sharing one channel,
+//                 hence one connection): calls/s
+// All clients call one object over one connection, so under
+// pool_serialized, thread_per_object and thread_per_connection the
+// throughput rows run one call at a time: the policy's contract, measured.
 // Prints one JSON object per line; then one "ratio" line per Korb row,
 // relative to grpc/callback and grpc/sync in the same run. The systems are
-// measured in interleaved rounds so that machine noise hits all alike.
+// measured in interleaved rounds so that machine noise hits all alike. The
+// default --seconds keeps a whole run at about a minute.
 //
 //   echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY]
 //
@@ -38,7 +50,7 @@
 namespace {
 
 struct Flags {
-  double seconds = 2;  // measured time per row, spread over rounds
+  double seconds = 0.7;  // measured time per row and system, spread over rounds
   int pool_threads = 4;
   std::string only;  // if set, measure only the system named "system/policy"
 };
@@ -231,9 +243,15 @@ int main(int argc, char** argv) {
     korb::Ref ref;
   };
   std::vector<KorbTarget> korb_targets;
+  using T = korb::ThreadingOptions;
+  const int n = flags->pool_threads;
   for (auto [policy, threading] :
-       {std::pair{"inline", korb::ThreadingOptions::Inline()},
-        std::pair{"pool", korb::ThreadingOptions::SharedPool(flags->pool_threads)}}) {
+       {std::pair{"inline", T::Inline()}, std::pair{"pool", T::SharedPool(n)},
+        std::pair{"pool_serialized", T::SerializedPool(n)},
+        std::pair{"pool_growing", T::GrowingPool(1, n)},
+        std::pair{"thread_per_object", T::ThreadPerObject()},
+        std::pair{"thread_per_request", T::ThreadPerRequest()},
+        std::pair{"thread_per_connection", T::ThreadPerConnection()}}) {
     absl::StatusOr<korb::ObjectAdapter*> adapter =
         (*korb_server)->CreateAdapter(policy, {.threading = threading});
     absl::StatusOr<korb::Ref> ref =

@@ -7,11 +7,20 @@ namespace korb {
 
 CallContext::CallContext(grpc::ServerContextBase* server_context,
                          ObjectAdapter* adapter, absl::string_view object_id,
-                         const MethodInfo* method)
+                         const MethodInfo* method, internal::CallHooks* hooks)
     : server_context_(server_context),
       adapter_(adapter),
       object_id_(object_id),
-      method_(method) {}
+      method_(method),
+      hooks_(hooks) {}
+
+void CallContext::OnCancel(std::function<void()> callback) {
+  if (hooks_ != nullptr) {
+    hooks_->SetCancelCallback(std::move(callback));
+  } else if (IsCancelled()) {
+    callback();
+  }
+}
 
 std::optional<absl::string_view> CallContext::Metadata(absl::string_view key) const {
   if (server_context_ == nullptr) return std::nullopt;

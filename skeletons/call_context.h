@@ -21,6 +21,7 @@
 #ifndef KORB_SKELETONS_CALL_CONTEXT_H_
 #define KORB_SKELETONS_CALL_CONTEXT_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -36,12 +37,25 @@ namespace korb {
 
 class ObjectAdapter;
 
+namespace internal {
+// What the runtime behind a CallContext provides beyond gRPC's context.
+class CallHooks {
+ public:
+  // Registers the callback CallContext::OnCancel() describes.
+  virtual void SetCancelCallback(std::function<void()> callback) = 0;
+
+ protected:
+  ~CallHooks() = default;
+};
+}  // namespace internal
+
 class CallContext {
  public:
   // `server_context` (may be null for calls that did not come through gRPC),
   // `adapter`, `object_id` and `method` are borrowed for the call's duration.
   CallContext(grpc::ServerContextBase* server_context, ObjectAdapter* adapter,
-              absl::string_view object_id, const MethodInfo* method);
+              absl::string_view object_id, const MethodInfo* method,
+              internal::CallHooks* hooks = nullptr);
 
   CallContext(const CallContext&) = delete;
   CallContext& operator=(const CallContext&) = delete;
@@ -61,6 +75,15 @@ class CallContext {
   // True once the caller cancelled or the deadline passed; a long operation
   // should poll this and give up early.
   bool IsCancelled() const;
+  // Registers `callback` to run once if the call is cancelled (the caller
+  // cancelled, its deadline passed, or the server shuts down) while the
+  // operation runs: immediately on this thread if it already is, else on a
+  // gRPC thread, possibly concurrently with the operation. Never runs after
+  // the operation has returned. A later registration replaces an earlier one.
+  // Out-of-band interruption for operations that block on something
+  // IsCancelled() polling cannot reach.
+  void OnCancel(std::function<void()> callback);
+
   // The caller's address as gRPC reports it ("ipv4:127.0.0.1:5555"), or "".
   std::string peer() const;
   // Adds trailing metadata to the reply. Keys are lower case; "korb-*" keys
@@ -75,6 +98,7 @@ class CallContext {
   ObjectAdapter* adapter_;
   absl::string_view object_id_;
   const MethodInfo* method_;
+  internal::CallHooks* hooks_;
 };
 
 }  // namespace korb

@@ -1,7 +1,9 @@
 #include "adapter/internal/server_call.h"
 
+#include <chrono>
 #include <utility>
 
+#include "adapter/object_adapter.h"
 #include "adapter/object_server.h"
 #include "common/sync.h"
 #include "common/wire.h"
@@ -10,18 +12,20 @@
 
 namespace korb::internal {
 
-void ServerCall::Bind(ObjectAdapter* adapter, std::shared_ptr<const ActiveObject> object,
-                      std::string id, int method_index, int32_t priority) {
-  adapter_ = adapter;
+absl::string_view ServerCall::connection() const {
+  if (peer_.empty()) peer_ = context_->peer();
+  return peer_;
+}
+
+void ServerCall::Bind(std::shared_ptr<const ActiveObject> object, std::string id,
+                      int method_index, int32_t priority) {
   object_ = std::move(object);
   id_ = std::move(id);
   method_index_ = method_index;
   priority_ = priority;
-}
-
-absl::string_view ServerCall::connection() const {
-  if (peer_.empty()) peer_ = context_->peer();
-  return peer_;
+  bound_ = true;
+  MutexLock lock(&cancel_mu_);
+  cancel_metrics_ = &adapter_->metrics_recorder();
 }
 
 void ServerCall::FinishWithError(const absl::Status& status) {
@@ -29,13 +33,74 @@ void ServerCall::FinishWithError(const absl::Status& status) {
   if (kind != ErrorKind::kNone) {
     context_->AddTrailingMetadata(std::string(kErrorHeader), std::string(ErrorKindName(kind)));
   }
-  Complete(ToGrpcStatus(status));
+  Answer(ToGrpcStatus(status));
+}
+
+void ServerCall::Answer(const grpc::Status& status) {
+  if (adapter_ != nullptr) {
+    adapter_->CallAnswered(absl::Now() - arrival_, status.ok(), bound_);
+  }
+  Complete(status);
 }
 
 void ServerCall::Run() {
+  // A call whose caller gave up while it waited for a thread is dropped
+  // without running the servant.
+  bool cancelled;
+  {
+    MutexLock lock(&cancel_mu_);
+    cancelled = cancelled_;
+  }
+  if (cancelled || context_->IsCancelled()) {
+    Answer(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled while queued"));
+    return;
+  }
+  if (context_->deadline() <= std::chrono::system_clock::now()) {
+    Answer(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
+    return;
+  }
   const MethodInfo& method = object_->interface->methods[method_index_];
-  CallContext call_context(context_, adapter_, id_, &method);
-  Complete(object_->servant->korb_dispatch(method_index_, call_context, request(), reply()));
+  CallContext call_context(context_, adapter_, id_, &method, this);
+  {
+    MutexLock lock(&cancel_mu_);
+    running_ = true;
+  }
+  MetricsRecorder& metrics = adapter_->metrics_recorder();
+  metrics.CallStarted();
+  grpc::Status status =
+      object_->servant->korb_dispatch(method_index_, call_context, request(), reply());
+  metrics.CallEnded();
+  {
+    MutexLock lock(&cancel_mu_);
+    running_ = false;
+    on_cancel_ = nullptr;
+  }
+  Answer(status);
+}
+
+void ServerCall::SetCancelCallback(std::function<void()> callback) {
+  {
+    MutexLock lock(&cancel_mu_);
+    if (!cancelled_) {
+      on_cancel_ = std::move(callback);
+      return;
+    }
+  }
+  callback();
+}
+
+void ServerCall::Cancelled() {
+  std::function<void()> callback;
+  MetricsRecorder* metrics;
+  {
+    MutexLock lock(&cancel_mu_);
+    metrics = cancelled_ ? nullptr : cancel_metrics_;
+    cancelled_ = true;
+    if (running_) callback = std::move(on_cancel_);
+    on_cancel_ = nullptr;
+  }
+  if (metrics != nullptr) metrics->CallCancelled();
+  if (callback) callback();
 }
 
 StreamServerCall::StreamServerCall(ObjectServer* server,
@@ -71,10 +136,13 @@ void StreamServerCall::Complete(const grpc::Status& status) {
 }
 
 void UnaryServerCall::Complete(const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = reactor_;
-  // Release the servant before gRPC may reuse anything of the call.
+  HappensBefore(this);  // gRPC runs OnDone() on another thread
+  Finish(status);
+}
+
+void UnaryServerCall::OnDone() {
+  HappensAfter(this);
   delete this;
-  reactor->Finish(status);
 }
 
 }  // namespace korb::internal

@@ -18,6 +18,7 @@
 #define KORB_ADAPTER_INTERNAL_SERVER_CALL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,7 +29,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "adapter/metrics.h"
 #include "adapter/threading_policy.h"
+#include "common/sync.h"
 #include "servants/servant.h"
 #include "skeletons/method_table.h"
 
@@ -44,30 +49,41 @@ namespace internal {
 struct ActiveObject {
   std::shared_ptr<Servant> servant;
   const InterfaceInfo* interface;
+  ThreadingPolicy* policy;  // owned by the adapter
 };
 
-class ServerCall : public PendingCall {
+class ServerCall : public PendingCall, public CallHooks {
  public:
   grpc::ServerContextBase* context() const { return context_; }
   // "/package.Service/Method"
   absl::string_view method_path() const { return method_path_; }
 
+  // The call has reached `adapter`, which will answer it (for metrics).
+  void set_adapter(ObjectAdapter* adapter) { adapter_ = adapter; }
+  ObjectAdapter* adapter() const { return adapter_; }
   // Names the call's target: `object`'s servant runs operation
-  // `method_index` for object `id` of `adapter`.
-  void Bind(ObjectAdapter* adapter, std::shared_ptr<const ActiveObject> object,
-            std::string id, int method_index, int32_t priority);
+  // `method_index` for object `id`. From now on the adapter counts the call
+  // as in flight until it is answered.
+  void Bind(std::shared_ptr<const ActiveObject> object, std::string id, int method_index,
+            int32_t priority);
+  const ActiveObject& target() const { return *object_; }
 
   // Replies with `status` (not OK); its korb::ErrorKind, if any, becomes the
   // korb-error trailer. The call may be destroyed when this returns.
   void FinishWithError(const absl::Status& status);
 
-  // PendingCall: runs the bound operation and replies. The call may be
-  // destroyed when these return.
+  // PendingCall: runs the bound operation and replies; a call cancelled or
+  // past its deadline while it waited is answered CANCELLED or
+  // DEADLINE_EXCEEDED without running. The call may be destroyed when these
+  // return.
   void Run() override;
   void Reject(const absl::Status& status) override { FinishWithError(status); }
   int32_t priority() const override { return priority_; }
   const void* object() const override { return object_.get(); }
   absl::string_view connection() const override;
+
+  // CallHooks:
+  void SetCancelCallback(std::function<void()> callback) override;
 
  protected:
   ServerCall(grpc::ServerContextBase* context, absl::string_view method_path)
@@ -78,8 +94,13 @@ class ServerCall : public PendingCall {
   virtual grpc::ByteBuffer* reply() = 0;
   // Sends `status`, with the reply message if it is OK.
   virtual void Complete(const grpc::Status& status) = 0;
+  // gRPC reports the call cancelled: runs the servant's cancel callback.
+  void Cancelled();
 
  private:
+  // Accounts the answer with the adapter, then Complete()s.
+  void Answer(const grpc::Status& status);
+
   grpc::ServerContextBase* const context_;
   const absl::string_view method_path_;
   ObjectAdapter* adapter_ = nullptr;
@@ -87,7 +108,15 @@ class ServerCall : public PendingCall {
   std::string id_;
   int method_index_ = -1;
   int32_t priority_ = 0;
+  bool bound_ = false;
+  const absl::Time arrival_ = absl::Now();
   mutable std::string peer_;  // computed on first use by connection()
+  Mutex cancel_mu_;
+  bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
+  bool running_ ABSL_GUARDED_BY(cancel_mu_) = false;
+  // Set once bound to an adapter: where a cancellation is counted.
+  MetricsRecorder* cancel_metrics_ ABSL_GUARDED_BY(cancel_mu_) = nullptr;
+  std::function<void()> on_cancel_ ABSL_GUARDED_BY(cancel_mu_);
 };
 
 // A call through the generic service: reads its one request message, then
@@ -98,6 +127,7 @@ class StreamServerCall final : public grpc::ServerGenericBidiReactor, public Ser
 
  private:
   void OnReadDone(bool ok) override;
+  void OnCancel() override { Cancelled(); }
   void OnDone() override;
   const grpc::ByteBuffer& request() const override { return request_; }
   grpc::ByteBuffer* reply() override { return &reply_; }
@@ -108,26 +138,23 @@ class StreamServerCall final : public grpc::ServerGenericBidiReactor, public Ser
   grpc::ByteBuffer reply_;
 };
 
-// A call through a registered unary method. gRPC owns the messages and the
-// reactor; the call deletes itself once it has finished the reactor.
-class UnaryServerCall final : public ServerCall {
+// A call through a registered unary method; it is the call's reactor. gRPC
+// owns the messages. Deletes itself when gRPC reports OnDone().
+class UnaryServerCall final : public grpc::ServerUnaryReactor, public ServerCall {
  public:
   UnaryServerCall(grpc::CallbackServerContext* context, absl::string_view method_path,
-                  const grpc::ByteBuffer* request, grpc::ByteBuffer* reply,
-                  grpc::ServerUnaryReactor* reactor)
-      : ServerCall(context, method_path),
-        request_(request),
-        reply_(reply),
-        reactor_(reactor) {}
+                  const grpc::ByteBuffer* request, grpc::ByteBuffer* reply)
+      : ServerCall(context, method_path), request_(request), reply_(reply) {}
 
  private:
   const grpc::ByteBuffer& request() const override { return *request_; }
   grpc::ByteBuffer* reply() override { return reply_; }
   void Complete(const grpc::Status& status) override;
+  void OnCancel() override { Cancelled(); }
+  void OnDone() override;
 
   const grpc::ByteBuffer* const request_;
   grpc::ByteBuffer* const reply_;
-  grpc::ServerUnaryReactor* const reactor_;
 };
 
 }  // namespace internal

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -17,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "adapter/object_adapter.h"
+#include "common/sync.h"
 #include "korbtest/testing.korb.h"
 
 namespace korb::testing {
@@ -64,6 +66,65 @@ class EchoImpl : public korbtest::EchoServant {
 
   std::atomic<int> calls{0};
   std::atomic<int> running{0};
+};
+
+// Records the text of every call it runs, in order. A call whose text
+// starts with "block" waits until Release() (or 30 s) — or until the caller
+// cancels, which it learns through CallContext::OnCancel().
+class GatedEcho : public korbtest::EchoServant {
+ public:
+  absl::StatusOr<korbtest::EchoReply> Echo(CallContext& context,
+                                           const korbtest::EchoRequest& request) override {
+    {
+      MutexLock lock(&mu_);
+      log_.push_back(request.text());
+      ++running_;
+    }
+    bool cancelled = false;
+    if (request.text().rfind("block", 0) == 0) {
+      auto interrupt = std::make_shared<Notification>();
+      context.OnCancel([interrupt] { interrupt->Notify(); });
+      MutexLock lock(&mu_);
+      auto released = [this, &interrupt]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return released_ || interrupt->HasBeenNotified();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&released), absl::Seconds(30));
+      cancelled = !released_;
+      if (cancelled) ++saw_cancel_;
+    }
+    MutexLock lock(&mu_);
+    --running_;
+    if (cancelled) return absl::CancelledError("interrupted by OnCancel");
+    korbtest::EchoReply reply;
+    reply.set_text(request.text());
+    return reply;
+  }
+
+  void Release() {
+    MutexLock lock(&mu_);
+    released_ = true;
+  }
+  std::vector<std::string> log() const {
+    MutexLock lock(&mu_);
+    return log_;
+  }
+  int saw_cancel() const {
+    MutexLock lock(&mu_);
+    return saw_cancel_;
+  }
+  // Waits until `n` calls are inside Echo(); false after 30 s.
+  bool AwaitRunning(int n) const {
+    MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::vector<std::string> log_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  int saw_cancel_ ABSL_GUARDED_BY(mu_) = 0;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Activates EchoImpl objects on request.

@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "adapter/internal/policy_condition.h"
 
 namespace korb {
 namespace {
@@ -81,15 +80,15 @@ void SharedPoolPolicy::WorkerLoop() {
   auto has_work_or_stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !lanes_.empty() || stopping_;
   };
-  const internal::MutexCondition has_work(&mu_, has_work_or_stopping);
+  const absl::Condition has_work(&has_work_or_stopping);
   mu_.Lock();
   for (;;) {
     if (lanes_.empty() && !stopping_) {
       bool woken = true;
       if (threads_ > core_threads_) {
-        woken = mu_.AwaitWithTimeout(has_work.get(), idle_timeout_);
+        woken = mu_.AwaitWithTimeout(has_work, idle_timeout_);
       } else {
-        mu_.Await(has_work.get());
+        mu_.Await(has_work);
       }
       // Idle for idle_timeout while the pool is above its core size: shrink.
       // (Which workers are extra does not matter; the count does.)
@@ -143,7 +142,7 @@ void SharedPoolPolicy::Shutdown() {
   {
     korb::MutexLock lock(&mu_);
     auto no_workers = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return threads_ == 0; };
-    mu_.Await(internal::MutexCondition(&mu_, no_workers).get());
+    mu_.Await(absl::Condition(&no_workers));
   }
   workers_.JoinAll();
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "adapter/internal/policy_condition.h"
 
 namespace korb {
 
@@ -68,7 +67,7 @@ void ThreadPerRequestPolicy::ThreadLoop(PendingCall* call) {
     --running_;
     if (stopping_) break;
     idle_.push_back(&self);
-    mu_.AwaitWithTimeout(internal::MutexCondition(&mu_, has_call_or_stopping).get(), idle_timeout_);
+    mu_.AwaitWithTimeout(absl::Condition(&has_call_or_stopping), idle_timeout_);
     if (self.call != nullptr) {  // Execute() popped us from idle_
       call = self.call;
       self.call = nullptr;
@@ -94,7 +93,7 @@ void ThreadPerRequestPolicy::Shutdown() {
   {
     korb::MutexLock lock(&mu_);
     auto no_threads = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return threads_ == 0; };
-    mu_.Await(internal::MutexCondition(&mu_, no_threads).get());
+    mu_.Await(absl::Condition(&no_threads));
   }
   thread_set_.JoinAll();
 }

@@ -6,7 +6,8 @@
 // invisible and every access guarded by one is reported as a race. These thin
 // wrappers tell TSan about each acquire and release (sanitizer/tsan_interface.h);
 // in every other build they compile to the absl calls alone. Korb's own code
-// uses them instead of the absl types; conditions stay absl::Condition.
+// uses them instead of the absl types; conditions stay absl::Condition (each
+// evaluation of an awaited condition is marked too).
 //
 // HappensBefore()/HappensAfter() mark the same kind of edge where control
 // passes between threads through gRPC's internals (a call handed to a
@@ -80,29 +81,50 @@ class ABSL_LOCKABLE Mutex {
     mu_.ReaderUnlock();
   }
   // Releases the mutex until `condition` holds, then reacquires it.
+  // `condition` must only read state guarded by this mutex.
   void Await(const absl::Condition& condition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    TracedCondition traced{this, &condition};
     HappensBefore(this);
-    mu_.Await(condition);
+    mu_.Await(traced.get());
     HappensAfter(this);
   }
   // As Await(), giving up after `timeout`; true if `condition` holds.
   bool AwaitWithTimeout(const absl::Condition& condition, absl::Duration timeout)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    TracedCondition traced{this, &condition};
     HappensBefore(this);
-    bool result = mu_.AwaitWithTimeout(condition, timeout);
+    bool result = mu_.AwaitWithTimeout(traced.get(), timeout);
     HappensAfter(this);
     return result;
   }
   bool AwaitWithDeadline(const absl::Condition& condition, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    TracedCondition traced{this, &condition};
     HappensBefore(this);
-    bool result = mu_.AwaitWithDeadline(condition, deadline);
+    bool result = mu_.AwaitWithDeadline(traced.get(), deadline);
     HappensAfter(this);
     return result;
   }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() { mu_.AssertHeld(); }
 
  private:
+  // absl evaluates an awaited condition with the mutex held, but on a thread
+  // and at a moment of its choosing (on the waiter, or on another thread
+  // inside Unlock()), outside the edges marked above. Each evaluation is
+  // therefore marked as acquiring and releasing the mutex, which it does in
+  // effect. Without TSan, absl still calls through this one indirection.
+  struct TracedCondition {
+    const Mutex* mu;
+    const absl::Condition* condition;
+    bool Eval() const {
+      HappensAfter(mu);
+      const bool result = condition->Eval();
+      HappensBefore(mu);
+      return result;
+    }
+    absl::Condition get() const { return absl::Condition(this, &TracedCondition::Eval); }
+  };
+
   absl::Mutex mu_;
 };
 

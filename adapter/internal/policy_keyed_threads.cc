@@ -3,7 +3,6 @@
 #include <utility>
 #include <vector>
 
-#include "adapter/internal/policy_condition.h"
 
 namespace korb {
 namespace internal {
@@ -95,9 +94,9 @@ void KeyedThreads<Key>::Loop(const Key& key, Lane* lane) {
   for (;;) {
     while (lane->calls.empty() && !stopping_) {
       if (lane->pinned) {
-        mu_.Await(MutexCondition(&mu_, has_calls_or_unpinned).get());
+        mu_.Await(absl::Condition(&has_calls_or_unpinned));
       } else if (linger_ <= absl::ZeroDuration() ||
-                 !mu_.AwaitWithTimeout(MutexCondition(&mu_, has_calls_or_pinned).get(), linger_)) {
+                 !mu_.AwaitWithTimeout(absl::Condition(&has_calls_or_pinned), linger_)) {
         break;  // unpinned and idle
       }
     }
@@ -134,7 +133,7 @@ void KeyedThreads<Key>::Shutdown() {
   {
     korb::MutexLock lock(&mu_);
     auto no_lanes = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return lanes_.empty(); };
-    mu_.Await(MutexCondition(&mu_, no_lanes).get());
+    mu_.Await(absl::Condition(&no_lanes));
   }
   threads_.JoinAll();
 }

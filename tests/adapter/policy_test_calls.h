@@ -32,7 +32,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "adapter/internal/policy_condition.h"
 #include "adapter/threading_policy.h"
 #include "common/sync.h"
 
@@ -67,7 +66,7 @@ struct CallLog {
   int finished ABSL_GUARDED_BY(mu) = 0;  // ran to the end or rejected
 
   bool Await(const std::function<bool()>& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return mu.AwaitWithTimeout(internal::MutexCondition(&mu, done).get(), kTestDeadline);
+    return mu.AwaitWithTimeout(absl::Condition(&done), kTestDeadline);
   }
   // Blocks until exactly `n` calls are running.
   bool AwaitRunning(int n) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapter/internal/server_call.h"
 #include "adapter/object_server.h"
+#include "common/status_macros.h"
 #include "common/wire.h"
 
 namespace korb {
@@ -65,6 +66,17 @@ ThreadingPolicy* ObjectAdapter::PolicyFor(const ThreadingOptions& options,
   return policies_.back().second.get();
 }
 
+absl::Status ObjectAdapter::CheckActivatable(absl::string_view id) const {
+  if (state_ == AdapterState::kInactive) {
+    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
+  }
+  if (objects_.contains(id)) {
+    return absl::AlreadyExistsError(absl::StrCat("object '", absl::CHexEscape(id),
+                                                 "' is already active in adapter '", name_, "'"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Ref> ObjectAdapter::Activate(std::string id, std::shared_ptr<Servant> servant,
                                             const ActivateOptions& options) {
   if (id.empty()) return absl::InvalidArgumentError("object id must not be empty");
@@ -77,22 +89,27 @@ absl::StatusOr<Ref> ObjectAdapter::Activate(std::string id, std::shared_ptr<Serv
   ThreadingPolicy* policy;
   {
     MutexLock lock(&mu_);
-    if (state_ == AdapterState::kInactive) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("object adapter '", name_, "' is inactive"));
-    }
-    if (objects_.contains(id)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "object '", absl::CHexEscape(id), "' is already active in adapter '", name_, "'"));
-    }
+    RETURN_IF_ERROR(CheckActivatable(id));
     absl::Status status;
     policy = options.threading.has_value() ? PolicyFor(*options.threading, &status)
                                            : policies_.front().second.get();
     if (policy == nullptr) return status;
     object->policy = policy;
-    objects_.emplace(id, std::move(object));
   }
+  // The policy learns of the object before any call or Deactivate() can see
+  // it, so OnObjectDeactivated() never overtakes OnObjectActivated().
   policy->OnObjectActivated(identity);
+  absl::Status published;
+  {
+    MutexLock lock(&mu_);
+    published = CheckActivatable(id);
+    if (published.ok()) objects_.emplace(id, std::move(object));
+  }
+  if (!published.ok()) {
+    // Lost a race with another Activate() of `id` or with Shutdown().
+    policy->OnObjectDeactivated(identity);
+    return published;
+  }
   return CreateReference(id, type);
 }
 

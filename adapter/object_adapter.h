@@ -158,6 +158,8 @@ class ObjectAdapter {
   // the options are invalid.
   ThreadingPolicy* PolicyFor(const ThreadingOptions& options, absl::Status* status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK if `id` may be activated now.
+  absl::Status CheckActivatable(absl::string_view id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Hands a bound call to its object's policy.
   void Execute(internal::ServerCall* call);
   void ReleaseHeldCalls(std::deque<internal::ServerCall*> held, bool run);

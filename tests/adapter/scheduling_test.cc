@@ -4,6 +4,7 @@
 // threading overrides.
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapter/object_adapter.h"
@@ -152,6 +153,27 @@ TEST_F(SchedulingTest, PerObjectThreadingOverride) {
   WaitAll(a, b);
   EXPECT_THAT(a.Get(), IsOk());
   EXPECT_THAT(b.Get(), IsOk());
+}
+
+// Deactivate() racing with Activate() of the same id never leaves a
+// thread-per-object thread behind: the policy learns of an object before
+// Deactivate() can find it.
+TEST_F(SchedulingTest, ActivateDeactivateRaceLeavesNoThreads) {
+  StartServer({.threading = ThreadingOptions::ThreadPerObject()});
+  constexpr int kRounds = 2000;
+  std::thread deactivator([this] {
+    for (int i = 0; i < kRounds * 4; ++i) adapter_->Deactivate("racy").IgnoreError();
+  });
+  for (int i = 0; i < kRounds; ++i) {
+    adapter_->Activate("racy", std::make_shared<GatedEcho>()).IgnoreError();
+  }
+  deactivator.join();
+  adapter_->Deactivate("racy").IgnoreError();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (adapter_->Metrics().policy.threads != 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(adapter_->Metrics().policy.threads, 0) << "an object thread outlived its object";
 }
 
 TEST_F(SchedulingTest, InvalidOverrideIsRejected) {

@@ -23,6 +23,7 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   args.SetMaxSendMessageSize(options_.max_send_message_bytes);
+  if (options_.private_connections) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       endpoint.ToString(), grpc::InsecureChannelCredentials(), args);
   korb::MutexLock lock(&mu_);

@@ -39,6 +39,13 @@ struct ClientOptions {
   int max_receive_message_bytes = 4 * 1024 * 1024;
   // Largest request sent, in bytes; -1 for no limit.
   int max_send_message_bytes = -1;
+  // By default gRPC shares one connection per server address among all
+  // channels of a process, so every Client in a process reaches a server over
+  // the same connection. With private_connections a Client opens its own
+  // connections (gRPC's local subchannel pool): what thread-per-connection
+  // servers need to tell two Clients of one process apart, at the price of a
+  // connection per Client and endpoint.
+  bool private_connections = false;
 };
 
 class Client {

@@ -176,6 +176,40 @@ TEST_F(SchedulingTest, ActivateDeactivateRaceLeavesNoThreads) {
   EXPECT_EQ(adapter_->Metrics().policy.threads, 0) << "an object thread outlived its object";
 }
 
+// Thread-per-connection over real gRPC: two Clients of one process share a
+// connection by default, so their calls to one object run one at a time;
+// with ClientOptions::private_connections they run in parallel.
+TEST_F(SchedulingTest, ThreadPerConnectionTellsPrivateClientsApart) {
+  StartServer({.threading = ThreadingOptions::ThreadPerConnection()});
+  auto servant = std::make_shared<GatedEcho>();
+  absl::StatusOr<Ref> ref = adapter_->Activate("o", servant);
+  ASSERT_THAT(ref, IsOk());
+  {
+    Client first, second;
+    korbtest::EchoStub a(first, *ref), b(second, *ref);
+    Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));
+    ASSERT_TRUE(servant->AwaitRunning(1));
+    Future<korbtest::EchoReply> fb = b.EchoAsync(Text("block-b"));
+    ASSERT_TRUE(AwaitQueued(1)) << "the shared connection did not serialize the two clients";
+    servant->Release();
+    WaitAll(fa, fb);
+    EXPECT_THAT(fa.Get(), IsOk());
+    EXPECT_THAT(fb.Get(), IsOk());
+  }
+  auto fresh = std::make_shared<GatedEcho>();
+  ref = adapter_->Activate("p", fresh);
+  ASSERT_THAT(ref, IsOk());
+  Client first({.private_connections = true}), second({.private_connections = true});
+  korbtest::EchoStub a(first, *ref), b(second, *ref);
+  Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));
+  Future<korbtest::EchoReply> fb = b.EchoAsync(Text("block-b"));
+  EXPECT_TRUE(fresh->AwaitRunning(2)) << "private connections were not served in parallel";
+  fresh->Release();
+  WaitAll(fa, fb);
+  EXPECT_THAT(fa.Get(), IsOk());
+  EXPECT_THAT(fb.Get(), IsOk());
+}
+
 TEST_F(SchedulingTest, InvalidOverrideIsRejected) {
   StartServer({});
   ThreadingOptions bad = ThreadingOptions::SharedPool(-1);

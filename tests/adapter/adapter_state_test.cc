@@ -168,5 +168,31 @@ TEST_F(AdapterStateTest, TransitionsUnderLoadLoseNoCall) {
   EXPECT_EQ(servant->calls.load(), ok.load());
 }
 
+// A call still running when the grace period ends: Shutdown() waits for it
+// all the same (the servant is never pulled from under it), the call
+// succeeds, and Shutdown() reports DEADLINE_EXCEEDED. A zero grace makes
+// "still running" certain without depending on timing.
+TEST_F(AdapterStateTest, ShutdownPastGraceReportsDeadlineExceeded) {
+  StartServer({.threading = ThreadingOptions::SharedPool(2)});
+  auto servant = std::make_shared<testing::GatedEcho>();
+  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  Future<korbtest::EchoReply> call = stub.EchoAsync(Text("block"));
+  ASSERT_TRUE(servant->AwaitRunning(1));
+  std::thread releaser([this, servant] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (adapter_->state() != AdapterState::kInactive && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    servant->Release();
+  });
+  EXPECT_THAT(adapter_->Shutdown(absl::ZeroDuration()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  releaser.join();
+  ASSERT_TRUE(call.WaitFor(absl::Seconds(30)));
+  EXPECT_THAT(call.Get(), IsOk());
+  EXPECT_THAT(adapter_->Shutdown(), StatusIs(absl::StatusCode::kDeadlineExceeded))
+      << "a repeated Shutdown() reports the first one's outcome";
+}
+
 }  // namespace
 }  // namespace korb

@@ -9,6 +9,8 @@
 //                   pool_growing           shared pool growing from 1 to N workers
 //                   thread_per_object      the object's own thread
 //                   thread_per_request     a (cached) thread per call, no cap
+//                   thread_per_request_uncached  a new thread per call (idle_timeout
+//                                          0, the seeds' model): creation cost
 //                   thread_per_connection  the connection's own thread
 //   grpc/sync     gRPC's generated synchronous service
 //   grpc/callback gRPC's generated callback service (the same gRPC machinery
@@ -244,6 +246,10 @@ int main(int argc, char** argv) {
   };
   std::vector<KorbTarget> korb_targets;
   using T = korb::ThreadingOptions;
+  auto Uncached = [](T options) {
+    options.idle_timeout = absl::ZeroDuration();
+    return options;
+  };
   const int n = flags->pool_threads;
   for (auto [policy, threading] :
        {std::pair{"inline", T::Inline()}, std::pair{"pool", T::SharedPool(n)},
@@ -251,6 +257,7 @@ int main(int argc, char** argv) {
         std::pair{"pool_growing", T::GrowingPool(1, n)},
         std::pair{"thread_per_object", T::ThreadPerObject()},
         std::pair{"thread_per_request", T::ThreadPerRequest()},
+        std::pair{"thread_per_request_uncached", Uncached(T::ThreadPerRequest())},
         std::pair{"thread_per_connection", T::ThreadPerConnection()}}) {
     absl::StatusOr<korb::ObjectAdapter*> adapter =
         (*korb_server)->CreateAdapter(policy, {.threading = threading});

@@ -8,7 +8,7 @@ packages=(
   g++ make cmake ninja-build pkg-config
   protobuf-compiler libprotobuf-dev libprotoc-dev
   libgrpc++-dev protobuf-compiler-grpc
-  libabsl-dev
+  libabsl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -27,6 +27,20 @@ absl::Status NotActive(absl::string_view adapter, absl::string_view id) {
                                           "' is not active in adapter '", adapter, "'"));
 }
 
+// 64 random bits: a restarted adapter's tag differs from its predecessor's.
+std::string NewInstanceTag() {
+  absl::BitGen gen;
+  return absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
+}
+
+absl::Status NoSuchOperation(absl::string_view id, absl::string_view interface,
+                             absl::string_view method_path) {
+  return WithErrorKind(
+      absl::UnimplementedError(absl::StrCat("object '", absl::CHexEscape(id), "' (", interface,
+                                            ") has no operation ", method_path)),
+      ErrorKind::kNoSuchMethod);
+}
+
 }  // namespace
 
 absl::string_view AdapterStateName(AdapterState state) {
@@ -45,7 +59,10 @@ absl::string_view AdapterStateName(AdapterState state) {
 
 ObjectAdapter::ObjectAdapter(ObjectServer* server, std::string name, AdapterOptions options,
                              std::unique_ptr<ThreadingPolicy> policy)
-    : server_(server), name_(std::move(name)), options_(std::move(options)) {
+    : server_(server),
+      name_(std::move(name)),
+      options_(std::move(options)),
+      instance_tag_(options_.lifespan == Lifespan::kTransient ? NewInstanceTag() : "") {
   MutexLock lock(&mu_);
   policies_.emplace_back(options_.threading, std::move(policy));
 }
@@ -82,7 +99,9 @@ absl::StatusOr<Ref> ObjectAdapter::Activate(std::string id, std::shared_ptr<Serv
   if (id.empty()) return absl::InvalidArgumentError("object id must not be empty");
   if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
   auto object = std::make_shared<internal::ActiveObject>();
+  object->id = id;
   object->interface = &servant->korb_interface();
+  object->ready_interface.store(object->interface, std::memory_order_release);
   object->servant = std::move(servant);
   const void* identity = object.get();
   absl::string_view type = object->interface->name;
@@ -103,7 +122,10 @@ absl::StatusOr<Ref> ObjectAdapter::Activate(std::string id, std::shared_ptr<Serv
   {
     MutexLock lock(&mu_);
     published = CheckActivatable(id);
-    if (published.ok()) objects_.emplace(id, std::move(object));
+    if (published.ok()) {
+      object->in_map = true;
+      objects_.emplace(id, std::move(object));
+    }
   }
   if (!published.ok()) {
     // Lost a race with another Activate() of `id` or with Shutdown().
@@ -127,15 +149,26 @@ absl::StatusOr<Ref> ObjectAdapter::Activate(std::shared_ptr<Servant> servant,
 }
 
 absl::Status ObjectAdapter::Deactivate(absl::string_view id) {
-  std::shared_ptr<const internal::ActiveObject> object;
+  std::shared_ptr<internal::ActiveObject> object;
+  bool etherealize_now = false;
   {
     MutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it == objects_.end()) return NotActive(name_, id);
-    object = std::move(it->second);
-    objects_.erase(it);
+    object = it->second;
+    if (object->origin == internal::ActiveObject::Origin::kActivator) {
+      etherealize_now = object->calls == 0;
+      EvictLocked(object.get(), EtherealizeReason::kDeactivated, /*queue=*/false);
+    } else {
+      objects_.erase(it);
+      object->in_map = false;
+    }
   }
-  object->policy->OnObjectDeactivated(object.get());
+  if (object->origin != internal::ActiveObject::Origin::kActivator) {
+    object->policy->OnObjectDeactivated(object.get());
+  } else if (etherealize_now) {
+    Etherealize(object, EtherealizeReason::kDeactivated);
+  }
   // `object` is released here, outside the lock: the servant is destroyed now
   // unless calls in flight still hold it.
   return absl::OkStatus();
@@ -154,7 +187,60 @@ absl::Status ObjectAdapter::SetDefaultObject(absl::string_view id) {
 }
 
 Ref ObjectAdapter::CreateReference(absl::string_view id, absl::string_view type) const {
-  return Ref(std::string(type), server_->endpoints(), name_, std::string(id));
+  std::string adapter = instance_tag_.empty() ? name_ : absl::StrCat(name_, "@", instance_tag_);
+  return Ref(std::string(type), server_->endpoints(), std::move(adapter), std::string(id));
+}
+
+absl::Status ObjectAdapter::SetServantActivator(std::shared_ptr<ServantActivator> activator) {
+  MutexLock lock(&mu_);
+  if (state_ == AdapterState::kInactive) {
+    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
+  }
+  if (activator != nullptr && locator_ != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("object adapter '", name_, "' has a servant locator already"));
+  }
+  activator_ = std::move(activator);
+  if (activator_ != nullptr && lifecycle_thread_ == nullptr) StartLifecycleThreadLocked();
+  return absl::OkStatus();
+}
+
+absl::Status ObjectAdapter::SetServantLocator(std::shared_ptr<ServantLocator> locator) {
+  MutexLock lock(&mu_);
+  if (state_ == AdapterState::kInactive) {
+    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
+  }
+  if (locator != nullptr && activator_ != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("object adapter '", name_, "' has a servant activator already"));
+  }
+  locator_ = std::move(locator);
+  return absl::OkStatus();
+}
+
+absl::Status ObjectAdapter::SetDefaultServant(std::shared_ptr<Servant> servant) {
+  if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
+  auto entry = std::make_shared<internal::ActiveObject>();
+  entry->origin = internal::ActiveObject::Origin::kDefault;
+  entry->interface = &servant->korb_interface();
+  entry->ready_interface.store(entry->interface, std::memory_order_release);
+  entry->servant = std::move(servant);
+  std::shared_ptr<internal::ActiveObject> replaced;
+  {
+    MutexLock lock(&mu_);
+    if (state_ == AdapterState::kInactive) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("object adapter '", name_, "' is inactive"));
+    }
+    entry->policy = policies_.front().second.get();
+    // Activated under the lock so that a replacement cannot deactivate it first.
+    entry->policy->OnObjectActivated(entry.get());
+    auto& slot = default_servants_[entry->interface->name];
+    replaced = std::move(slot);
+    slot = std::move(entry);
+  }
+  if (replaced != nullptr) replaced->policy->OnObjectDeactivated(replaced.get());
+  return absl::OkStatus();
 }
 
 bool ObjectAdapter::IsActive(absl::string_view id) const {
@@ -223,66 +309,112 @@ void ObjectAdapter::ReleaseHeldCalls(std::deque<internal::ServerCall*> held, boo
   }
 }
 
-void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id) {
+std::shared_ptr<internal::ActiveObject> ObjectAdapter::FindTarget(absl::string_view id,
+                                                                   absl::string_view service) {
+  auto it = objects_.find(id);
+  if (it != objects_.end()) return it->second;
+  using Origin = internal::ActiveObject::Origin;
+  if (activator_ != nullptr || locator_ != nullptr) {
+    auto object = std::make_shared<internal::ActiveObject>();
+    object->id = std::string(id);
+    object->policy = policies_.front().second.get();
+    if (locator_ != nullptr) {
+      object->origin = Origin::kLocator;
+      object->locator = locator_;
+      object->policy->OnObjectActivated(object.get());
+      return object;
+    }
+    object->origin = Origin::kActivator;
+    object->activator = activator_;
+    {
+      MutexLock object_lock(&object->mu);
+      object->phase = internal::ActiveObject::Phase::kPending;
+    }
+    auto previous = etherealizing_.find(id);
+    if (previous != etherealizing_.end()) object->previous_etherealized = previous->second;
+    // Before publication, as in Activate().
+    object->policy->OnObjectActivated(object.get());
+    object->in_map = true;
+    objects_.emplace(object->id, object);
+    if (evicting()) {
+      object->last_used = absl::Now();
+      object->lru = lru_.insert(lru_.end(), object.get());
+      object->evictable = true;
+      EnforceCapLocked();
+    }
+    return object;
+  }
+  auto fallback = default_servants_.find(service);
+  if (fallback != default_servants_.end()) return fallback->second;
+  return nullptr;
+}
+
+void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id,
+                             absl::string_view tag) {
   call->set_adapter(this);
-  std::shared_ptr<const internal::ActiveObject> object;
-  AdapterState state;
-  {
-    ReaderMutexLock lock(&mu_);
-    state = state_;
-    auto it = objects_.find(id);
-    if (it != objects_.end()) object = it->second;
-  }
-  if (state == AdapterState::kDiscarding || state == AdapterState::kInactive) {
-    call->FinishWithError(Refused(name_, state));
-    return;
-  }
-  if (object == nullptr) {
+  if (tag != instance_tag_) {
     call->FinishWithError(WithErrorKind(
-        absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
-                                         "' does not exist in adapter '", name_, "'")),
+        absl::NotFoundError(absl::StrCat(
+            "object '", absl::CHexEscape(id), "' does not exist: the reference names ",
+            tag.empty() ? "no instance of" : "an earlier instance of", " ",
+            instance_tag_.empty() ? "persistent" : "transient", " adapter '", name_, "'")),
         ErrorKind::kObjectNotExist));
     return;
   }
-  int method_index = object->interface->FindMethodByPath(call->method_path());
-  if (method_index < 0) {
-    call->FinishWithError(WithErrorKind(
-        absl::UnimplementedError(absl::StrCat("object '", absl::CHexEscape(id), "' (",
-                                              object->interface->name, ") has no operation ",
-                                              call->method_path())),
-        ErrorKind::kNoSuchMethod));
-    return;
-  }
-  int32_t priority = object->interface->methods[method_index].semantics.priority;
+  std::optional<int32_t> asked_priority;
   const auto& metadata = call->context()->client_metadata();
   auto header = metadata.find(grpc::string_ref(kPriorityHeader.data(), kPriorityHeader.size()));
-  if (header != metadata.end() &&
-      !absl::SimpleAtoi(absl::string_view(header->second.data(), header->second.size()),
-                        &priority)) {
-    call->FinishWithError(WithErrorKind(
-        absl::InvalidArgumentError("korb-priority metadata must be a 32-bit integer"),
-        ErrorKind::kBadRequest));
-    return;
+  if (header != metadata.end()) {
+    int32_t priority;
+    if (!absl::SimpleAtoi(absl::string_view(header->second.data(), header->second.size()),
+                          &priority)) {
+      call->FinishWithError(WithErrorKind(
+          absl::InvalidArgumentError("korb-priority metadata must be a 32-bit integer"),
+          ErrorKind::kBadRequest));
+      return;
+    }
+    asked_priority = priority;
   }
-  call->Bind(std::move(object), std::string(id), method_index, priority);
   absl::Status refusal;
   {
     MutexLock lock(&mu_);
-    // The state may have changed since it was read above; decide under the
-    // lock that also guards held_ and in_flight_. From here the call counts
-    // as in flight until CallAnswered().
-    ++in_flight_;
-    if (state_ == AdapterState::kHolding && held_.size() < options_.max_held_calls) {
-      held_.push_back(call);
-      return;
-    }
-    if (state_ == AdapterState::kHolding) {
-      refusal = WithErrorKind(absl::ResourceExhaustedError(absl::StrCat(
-                                  "object adapter '", name_, "' is holding ",
-                                  options_.max_held_calls, " calls already")),
-                              ErrorKind::kTransient);
-    } else if (state_ != AdapterState::kActive) {
+    if (state_ == AdapterState::kDiscarding || state_ == AdapterState::kInactive) {
       refusal = Refused(name_, state_);
+    } else if (std::shared_ptr<internal::ActiveObject> object =
+                   FindTarget(id, ServiceOfMethodPath(call->method_path()));
+               object == nullptr) {
+      refusal = WithErrorKind(
+          absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
+                                           "' does not exist in adapter '", name_, "'")),
+          ErrorKind::kObjectNotExist);
+    } else {
+      // Known for active objects; for objects still to be incarnated or
+      // located, the operation is resolved once the servant is known.
+      const InterfaceInfo* interface = object->ready_interface.load(std::memory_order_acquire);
+      int method_index = -1;
+      if (interface != nullptr) {
+        method_index = interface->FindMethodByPath(call->method_path());
+        if (method_index < 0) refusal = NoSuchOperation(id, interface->name, call->method_path());
+      }
+      if (refusal.ok()) {
+        int32_t priority = asked_priority.value_or(
+            method_index >= 0 ? interface->methods[method_index].semantics.priority : 0);
+        // From here the call counts as in flight until CallAnswered().
+        ++in_flight_;
+        ++object->calls;
+        if (object->evictable) TouchLocked(object.get());
+        call->Bind(std::move(object), method_index, priority);
+        if (state_ == AdapterState::kHolding) {
+          if (held_.size() < options_.max_held_calls) {
+            held_.push_back(call);
+            return;
+          }
+          refusal = WithErrorKind(absl::ResourceExhaustedError(absl::StrCat(
+                                      "object adapter '", name_, "' is holding ",
+                                      options_.max_held_calls, " calls already")),
+                                  ErrorKind::kTransient);
+        }
+      }
     }
   }
   if (!refusal.ok()) {
@@ -292,13 +424,74 @@ void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id) {
   Execute(call);
 }
 
+grpc::Status ObjectAdapter::Invoke(internal::ServerCall* call) {
+  internal::ActiveObject& object = call->target();
+  using Origin = internal::ActiveObject::Origin;
+  std::shared_ptr<Servant> servant;
+  const InterfaceInfo* interface = nullptr;
+  std::optional<ServantLocator::Located> located;
+  switch (object.origin) {
+    case Origin::kExplicit:
+    case Origin::kDefault:
+      servant = object.servant;
+      interface = object.interface;
+      break;
+    case Origin::kActivator: {
+      absl::Status incarnated = EnsureIncarnated(object);
+      if (!incarnated.ok()) return call->Failure(incarnated);
+      // Immutable once incarnated.
+      servant = object.servant;
+      interface = object.interface;
+      break;
+    }
+    case Origin::kLocator: {
+      absl::StatusOr<ServantLocator::Located> found = PreInvoke(object, call->method_path());
+      if (!found.ok()) return call->Failure(found.status());
+      located = *std::move(found);
+      servant = located->servant;
+      interface = &servant->korb_interface();
+      break;
+    }
+  }
+  int method_index = call->method_index();
+  if (method_index < 0) method_index = interface->FindMethodByPath(call->method_path());
+  grpc::Status status =
+      method_index < 0
+          ? call->Failure(NoSuchOperation(object.id, interface->name, call->method_path()))
+          : call->InvokeServant(*servant, *interface, method_index);
+  if (located.has_value()) PostInvoke(object, call->method_path(), *located, status);
+  if (status.ok() && object.persistent != nullptr &&
+      options_.persistence.mode == PersistenceMode::kWriteThrough &&
+      !interface->methods[method_index].semantics.readonly) {
+    absl::Status saved = SaveState(object);
+    if (!saved.ok()) {
+      DropUnsavedState(object);
+      return call->Failure(WithErrorKind(
+          absl::UnavailableError(absl::StrCat("object '", absl::CHexEscape(object.id),
+                                              "': the change was not saved: ",
+                                              saved.message())),
+          ErrorKind::kTransient));
+    }
+  }
+  return status;
+}
+
 void ObjectAdapter::Execute(internal::ServerCall* call) { call->target().policy->Execute(call); }
 
-void ObjectAdapter::CallAnswered(absl::Duration latency, bool ok, bool dispatched) {
+void ObjectAdapter::CallAnswered(absl::Duration latency, bool ok,
+                                 const std::shared_ptr<internal::ActiveObject>& object) {
   metrics_.CallAnswered(latency, ok);
-  if (!dispatched) return;
+  if (object == nullptr) return;
   MutexLock lock(&mu_);
   --in_flight_;
+  if (--object->calls > 0) return;
+  if (object->evictable) {
+    TouchLocked(object.get());
+    EnforceCapLocked();
+  } else if (object->leaving) {
+    // Left the map while calls were in flight; this was the last of them.
+    to_etherealize_.push_back({object, object->leave_reason});
+  }
 }
 
 absl::Status ObjectAdapter::Shutdown(absl::Duration grace) {
@@ -326,13 +519,30 @@ absl::Status ObjectAdapter::Shutdown(absl::Duration grace) {
   // Policies reject what is still queued and wait for running operations.
   std::vector<ThreadingPolicy*> policies;
   decltype(objects_) released;
+  decltype(default_servants_) defaults;
   {
     MutexLock lock(&mu_);
     for (auto& [options, policy] : policies_) policies.push_back(policy.get());
     released.swap(objects_);
+    defaults.swap(default_servants_);
+    lru_.clear();
+    for (auto& [id, object] : released) {
+      object->in_map = false;
+      object->evictable = false;
+    }
   }
   for (ThreadingPolicy* policy : policies) policy->Shutdown();
-  for (const auto& [id, object] : released) object->policy->OnObjectDeactivated(object.get());
+  // No call runs any more: finish the etherealizations under way, then
+  // etherealize what is left.
+  StopLifecycle();
+  for (const auto& [id, object] : released) {
+    if (object->origin == internal::ActiveObject::Origin::kActivator) {
+      Etherealize(object, EtherealizeReason::kShutdown);
+    } else {
+      object->policy->OnObjectDeactivated(object.get());
+    }
+  }
+  for (const auto& [type, object] : defaults) object->policy->OnObjectDeactivated(object.get());
   released.clear();
   shutdown_status_ =
       drained ? absl::OkStatus()

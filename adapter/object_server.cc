@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapter/internal/server_call.h"
@@ -75,14 +76,6 @@ std::string LocalHostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
   return name;
-}
-
-// The service part of "/package.Service/Method", or empty if malformed.
-absl::string_view ServiceOfPath(absl::string_view path) {
-  if (path.size() < 4 || path[0] != '/') return {};
-  size_t slash = path.find('/', 1);
-  if (slash == absl::string_view::npos || slash == 1 || slash + 1 == path.size()) return {};
-  return path.substr(1, slash - 1);
 }
 
 }  // namespace
@@ -154,6 +147,11 @@ ObjectServer::~ObjectServer() { Shutdown(); }
 absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
                                                            AdapterOptions options) {
   if (name.empty()) return absl::InvalidArgumentError("adapter name must not be empty");
+  if (absl::StrContains(name, '@')) {
+    // '@' separates a transient adapter's name from its instance tag.
+    return absl::InvalidArgumentError(
+        absl::StrCat("adapter name '", absl::CHexEscape(name), "' must not contain '@'"));
+  }
   absl::StatusOr<std::unique_ptr<ThreadingPolicy>> policy =
       MakeThreadingPolicy(options.threading);
   if (!policy.ok()) return policy.status();
@@ -188,6 +186,7 @@ void ObjectServer::Route(internal::ServerCall* call) {
   auto key = metadata.find(grpc::string_ref(kObjectKeyHeader.data(), kObjectKeyHeader.size()));
   std::string adapter_name;
   std::string id;
+  std::string tag;  // of a transient adapter's instance
   ObjectAdapter* adapter = nullptr;
   {
     korb::ReaderMutexLock lock(&mu_);
@@ -205,10 +204,14 @@ void ObjectServer::Route(internal::ServerCall* call) {
             ErrorKind::kBadRequest));
         return;
       }
+      if (size_t at = adapter_name.find('@'); at != std::string::npos) {
+        tag = adapter_name.substr(at + 1);
+        adapter_name.resize(at);
+      }
       auto it = adapters_.find(adapter_name);
       if (it != adapters_.end()) adapter = it->second.get();
     } else {
-      absl::string_view service = ServiceOfPath(call->method_path());
+      absl::string_view service = ServiceOfMethodPath(call->method_path());
       if (service.empty()) {
         call->FinishWithError(WithErrorKind(
             absl::UnimplementedError(
@@ -227,6 +230,7 @@ void ObjectServer::Route(internal::ServerCall* call) {
       adapter = it->second.adapter;
       adapter_name = adapter->name();
       id = it->second.id;
+      tag = adapter->instance_tag();
     }
   }
   if (adapter == nullptr) {
@@ -236,7 +240,7 @@ void ObjectServer::Route(internal::ServerCall* call) {
         ErrorKind::kObjectNotExist));
     return;
   }
-  adapter->Dispatch(call, id);
+  adapter->Dispatch(call, id, tag);
 }
 
 void ObjectServer::Shutdown(absl::Duration grace) {

@@ -48,6 +48,15 @@ struct InterfaceInfo {
   }
 };
 
+// The service part of a method path ("pkg.Service" of "/pkg.Service/Method"),
+// or empty if the path is malformed.
+inline absl::string_view ServiceOfMethodPath(absl::string_view path) {
+  if (path.size() < 4 || path[0] != '/') return {};
+  size_t slash = path.find('/', 1);
+  if (slash == absl::string_view::npos || slash == 1 || slash + 1 == path.size()) return {};
+  return path.substr(1, slash - 1);
+}
+
 }  // namespace korb
 
 #endif  // KORB_SKELETONS_METHOD_TABLE_H_

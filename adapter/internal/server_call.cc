@@ -17,10 +17,9 @@ absl::string_view ServerCall::connection() const {
   return peer_;
 }
 
-void ServerCall::Bind(std::shared_ptr<const ActiveObject> object, std::string id,
-                      int method_index, int32_t priority) {
+void ServerCall::Bind(std::shared_ptr<ActiveObject> object, int method_index,
+                      int32_t priority) {
   object_ = std::move(object);
-  id_ = std::move(id);
   method_index_ = method_index;
   priority_ = priority;
   bound_ = true;
@@ -28,17 +27,19 @@ void ServerCall::Bind(std::shared_ptr<const ActiveObject> object, std::string id
   cancel_metrics_ = &adapter_->metrics_recorder();
 }
 
-void ServerCall::FinishWithError(const absl::Status& status) {
+grpc::Status ServerCall::Failure(const absl::Status& status) {
   ErrorKind kind = ErrorKindOf(status);
   if (kind != ErrorKind::kNone) {
     context_->AddTrailingMetadata(std::string(kErrorHeader), std::string(ErrorKindName(kind)));
   }
-  Answer(ToGrpcStatus(status));
+  return ToGrpcStatus(status);
 }
+
+void ServerCall::FinishWithError(const absl::Status& status) { Answer(Failure(status)); }
 
 void ServerCall::Answer(const grpc::Status& status) {
   if (adapter_ != nullptr) {
-    adapter_->CallAnswered(absl::Now() - arrival_, status.ok(), bound_);
+    adapter_->CallAnswered(absl::Now() - arrival_, status.ok(), bound_ ? object_ : nullptr);
   }
   Complete(status);
 }
@@ -59,23 +60,27 @@ void ServerCall::Run() {
     Answer(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
     return;
   }
-  const MethodInfo& method = object_->interface->methods[method_index_];
-  CallContext call_context(context_, adapter_, id_, &method, this);
+  Answer(adapter_->Invoke(this));
+}
+
+grpc::Status ServerCall::InvokeServant(Servant& servant, const InterfaceInfo& interface,
+                                       int method_index) {
+  const MethodInfo& method = interface.methods[method_index];
+  CallContext call_context(context_, adapter_, object_->id, &method, this);
   {
     MutexLock lock(&cancel_mu_);
     running_ = true;
   }
   MetricsRecorder& metrics = adapter_->metrics_recorder();
   metrics.CallStarted();
-  grpc::Status status =
-      object_->servant->korb_dispatch(method_index_, call_context, request(), reply());
+  grpc::Status status = servant.korb_dispatch(method_index, call_context, request(), reply());
   metrics.CallEnded();
   {
     MutexLock lock(&cancel_mu_);
     running_ = false;
     on_cancel_ = nullptr;
   }
-  Answer(status);
+  return status;
 }
 
 void ServerCall::SetCancelCallback(std::function<void()> callback) {

@@ -32,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "adapter/metrics.h"
+#include "adapter/internal/active_object.h"
 #include "adapter/threading_policy.h"
 #include "common/sync.h"
 #include "servants/servant.h"
@@ -44,14 +45,6 @@ class ObjectServer;
 
 namespace internal {
 
-// An entry of an adapter's active object map; shared by the map and by the
-// calls running on it.
-struct ActiveObject {
-  std::shared_ptr<Servant> servant;
-  const InterfaceInfo* interface;
-  ThreadingPolicy* policy;  // owned by the adapter
-};
-
 class ServerCall : public PendingCall, public CallHooks {
  public:
   grpc::ServerContextBase* context() const { return context_; }
@@ -61,16 +54,24 @@ class ServerCall : public PendingCall, public CallHooks {
   // The call has reached `adapter`, which will answer it (for metrics).
   void set_adapter(ObjectAdapter* adapter) { adapter_ = adapter; }
   ObjectAdapter* adapter() const { return adapter_; }
-  // Names the call's target: `object`'s servant runs operation
-  // `method_index` for object `id`. From now on the adapter counts the call
-  // as in flight until it is answered.
-  void Bind(std::shared_ptr<const ActiveObject> object, std::string id, int method_index,
-            int32_t priority);
-  const ActiveObject& target() const { return *object_; }
+  // Names the call's target: operation `method_index` (-1: resolved when the
+  // servant is known, as for objects still to be incarnated) of `object`.
+  // From now on the adapter counts the call as in flight until it is
+  // answered.
+  void Bind(std::shared_ptr<ActiveObject> object, int method_index, int32_t priority);
+  ActiveObject& target() const { return *object_; }
+  int method_index() const { return method_index_; }
+
+  // Runs operation `method_index` of `interface` on `servant` for this call
+  // (the adapter calls this from Run(), through ObjectAdapter::Invoke()).
+  grpc::Status InvokeServant(Servant& servant, const InterfaceInfo& interface, int method_index);
 
   // Replies with `status` (not OK); its korb::ErrorKind, if any, becomes the
   // korb-error trailer. The call may be destroyed when this returns.
   void FinishWithError(const absl::Status& status);
+  // The gRPC status to answer with for `status` (not OK), its korb::ErrorKind
+  // added as the korb-error trailer.
+  grpc::Status Failure(const absl::Status& status);
 
   // PendingCall: runs the bound operation and replies; a call cancelled or
   // past its deadline while it waited is answered CANCELLED or
@@ -104,8 +105,7 @@ class ServerCall : public PendingCall, public CallHooks {
   grpc::ServerContextBase* const context_;
   const absl::string_view method_path_;
   ObjectAdapter* adapter_ = nullptr;
-  std::shared_ptr<const ActiveObject> object_;
-  std::string id_;
+  std::shared_ptr<ActiveObject> object_;
   int method_index_ = -1;
   int32_t priority_ = 0;
   bool bound_ = false;

@@ -89,7 +89,9 @@ TEST_P(ObjectAdapterTest, ActivateReturnsReference) {
   absl::StatusOr<Ref> ref = adapter_->Activate("a/b c", std::make_shared<EchoImpl>());
   ASSERT_THAT(ref, IsOk());
   EXPECT_EQ(ref->endpoints(), server_->endpoints());
-  EXPECT_EQ(ref->adapter(), "test");
+  // A transient adapter (the default) tags its references with its instance.
+  EXPECT_EQ(ref->adapter(), "test@" + adapter_->instance_tag());
+  EXPECT_EQ(adapter_->instance_tag().size(), 16u);
   EXPECT_EQ(ref->id(), "a/b c");
   EXPECT_EQ(ref->type(), "korbtest.Echo");
   EXPECT_TRUE(adapter_->IsActive("a/b c"));
@@ -194,7 +196,8 @@ TEST_P(ObjectAdapterTest, DefaultObjectServesCallsWithoutKey) {
 // contract's codes and korb-error values.
 TEST_P(ObjectAdapterTest, ErrorMapping) {
   ASSERT_THAT(adapter_->Activate("e", std::make_shared<EchoImpl>()), IsOk());
-  std::vector<std::pair<std::string, std::string>> key = {{"korb-object", "test/e"}};
+  const std::string adapter_key = "test@" + adapter_->instance_tag();
+  std::vector<std::pair<std::string, std::string>> key = {{"korb-object", adapter_key + "/e"}};
   auto channel = Channel();
 
   testing::RawReply unknown_method = RawCall(channel, "/korbtest.Echo/Nope", "", key);
@@ -212,7 +215,7 @@ TEST_P(ObjectAdapterTest, ErrorMapping) {
   EXPECT_EQ(unknown_adapter.korb_error, "object-not-exist");
 
   testing::RawReply unknown_object =
-      RawCall(channel, "/korbtest.Echo/Echo", "", {{"korb-object", "test/zzz"}});
+      RawCall(channel, "/korbtest.Echo/Echo", "", {{"korb-object", adapter_key + "/zzz"}});
   EXPECT_EQ(unknown_object.status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(unknown_object.korb_error, "object-not-exist");
 
@@ -226,7 +229,7 @@ TEST_P(ObjectAdapterTest, ErrorMapping) {
   EXPECT_EQ(bad_body.korb_error, "bad-request");
 
   testing::RawReply bad_priority = RawCall(channel, "/korbtest.Echo/Echo", "",
-                                           {{"korb-object", "test/e"}, {"korb-priority", "x"}});
+                                           {{"korb-object", adapter_key + "/e"}, {"korb-priority", "x"}});
   EXPECT_EQ(bad_priority.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   testing::RawReply malformed_path = RawCall(channel, "/justone", "");

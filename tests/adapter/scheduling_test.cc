@@ -199,7 +199,9 @@ TEST_F(SchedulingTest, ThreadPerConnectionTellsPrivateClientsApart) {
   auto fresh = std::make_shared<GatedEcho>();
   ref = adapter_->Activate("p", fresh);
   ASSERT_THAT(ref, IsOk());
-  Client first({.private_connections = true}), second({.private_connections = true});
+  ClientOptions private_options;
+  private_options.private_connections = true;
+  Client first(private_options), second(private_options);
   korbtest::EchoStub a(first, *ref), b(second, *ref);
   Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));
   Future<korbtest::EchoReply> fb = b.EchoAsync(Text("block-b"));

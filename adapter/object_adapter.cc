@@ -403,7 +403,7 @@ void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id,
         ++in_flight_;
         ++object->calls;
         if (object->evictable) TouchLocked(object.get());
-        call->Bind(std::move(object), method_index, priority);
+        call->Bind(std::move(object), id, method_index, priority);
         if (state_ == AdapterState::kHolding) {
           if (held_.size() < options_.max_held_calls) {
             held_.push_back(call);
@@ -457,7 +457,7 @@ grpc::Status ObjectAdapter::Invoke(internal::ServerCall* call) {
   if (method_index < 0) method_index = interface->FindMethodByPath(call->method_path());
   grpc::Status status =
       method_index < 0
-          ? call->Failure(NoSuchOperation(object.id, interface->name, call->method_path()))
+          ? call->Failure(NoSuchOperation(call->object_id(), interface->name, call->method_path()))
           : call->InvokeServant(*servant, *interface, method_index);
   if (located.has_value()) PostInvoke(object, call->method_path(), *located, status);
   if (status.ok() && object.persistent != nullptr &&

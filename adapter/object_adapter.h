@@ -103,7 +103,7 @@ struct PersistenceOptions {
 
 struct AdapterOptions {
   // How calls to this adapter's objects are scheduled.
-  ThreadingOptions threading;
+  ThreadingOptions threading{};
   // Calls that may wait while the adapter is holding.
   size_t max_held_calls = 1000;
   // kTransient references die with this adapter instance.
@@ -122,7 +122,7 @@ struct ActivateOptions {
   // Overrides the adapter's threading policy for this object. Objects
   // activated with equal options share one policy instance, owned by the
   // adapter (so ThreadPerObject() gives each of them its own thread).
-  std::optional<ThreadingOptions> threading;
+  std::optional<ThreadingOptions> threading{};
 };
 
 enum class AdapterState { kActive, kHolding, kDiscarding, kInactive };

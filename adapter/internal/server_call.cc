@@ -17,14 +17,20 @@ absl::string_view ServerCall::connection() const {
   return peer_;
 }
 
-void ServerCall::Bind(std::shared_ptr<ActiveObject> object, int method_index,
-                      int32_t priority) {
+void ServerCall::Bind(std::shared_ptr<ActiveObject> object, absl::string_view id,
+                      int method_index, int32_t priority) {
   object_ = std::move(object);
+  // Other entries serve one id, which they keep; no copy per call.
+  if (object_->origin == ActiveObject::Origin::kDefault) default_servant_id_ = std::string(id);
   method_index_ = method_index;
   priority_ = priority;
   bound_ = true;
   MutexLock lock(&cancel_mu_);
   cancel_metrics_ = &adapter_->metrics_recorder();
+}
+
+absl::string_view ServerCall::object_id() const {
+  return object_->origin == ActiveObject::Origin::kDefault ? default_servant_id_ : object_->id;
 }
 
 grpc::Status ServerCall::Failure(const absl::Status& status) {
@@ -66,7 +72,7 @@ void ServerCall::Run() {
 grpc::Status ServerCall::InvokeServant(Servant& servant, const InterfaceInfo& interface,
                                        int method_index) {
   const MethodInfo& method = interface.methods[method_index];
-  CallContext call_context(context_, adapter_, object_->id, &method, this);
+  CallContext call_context(context_, adapter_, object_id(), &method, this);
   {
     MutexLock lock(&cancel_mu_);
     running_ = true;

@@ -58,8 +58,11 @@ class ServerCall : public PendingCall, public CallHooks {
   // servant is known, as for objects still to be incarnated) of `object`.
   // From now on the adapter counts the call as in flight until it is
   // answered.
-  void Bind(std::shared_ptr<ActiveObject> object, int method_index, int32_t priority);
+  void Bind(std::shared_ptr<ActiveObject> object, absl::string_view id, int method_index,
+            int32_t priority);
   ActiveObject& target() const { return *object_; }
+  // The id the call names (a default servant's entry serves many).
+  absl::string_view object_id() const;
   int method_index() const { return method_index_; }
 
   // Runs operation `method_index` of `interface` on `servant` for this call
@@ -106,6 +109,7 @@ class ServerCall : public PendingCall, public CallHooks {
   const absl::string_view method_path_;
   ObjectAdapter* adapter_ = nullptr;
   std::shared_ptr<ActiveObject> object_;
+  std::string default_servant_id_;  // object_id() of calls to a default servant
   int method_index_ = -1;
   int32_t priority_ = 0;
   bool bound_ = false;

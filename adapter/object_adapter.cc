@@ -62,7 +62,8 @@ ObjectAdapter::ObjectAdapter(ObjectServer* server, std::string name, AdapterOpti
     : server_(server),
       name_(std::move(name)),
       options_(std::move(options)),
-      instance_tag_(options_.lifespan == Lifespan::kTransient ? NewInstanceTag() : "") {
+      instance_tag_(options_.lifespan == Lifespan::kTransient ? NewInstanceTag() : ""),
+      reply_cache_(options_.reply_cache) {
   MutexLock lock(&mu_);
   policies_.emplace_back(options_.threading, std::move(policy));
 }
@@ -375,11 +376,47 @@ void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id,
     }
     asked_priority = priority;
   }
+  auto request_id =
+      metadata.find(grpc::string_ref(kRequestIdHeader.data(), kRequestIdHeader.size()));
+  if (request_id != metadata.end()) {
+    absl::string_view value(request_id->second.data(), request_id->second.size());
+    if (!IsValidRequestId(value)) {
+      call->FinishWithError(WithErrorKind(
+          absl::InvalidArgumentError(absl::StrCat(
+              "korb-request-id must be 1 to ", kMaxRequestIdBytes, " printable ASCII bytes")),
+          ErrorKind::kBadRequest));
+      return;
+    }
+    CachedReply cached;
+    switch (reply_cache_.Begin(id, value, &cached)) {
+      case ReplyCache::Claim::kDone:
+        call->AnswerCached(cached);
+        return;
+      case ReplyCache::Claim::kInProgress:
+        call->FinishWithError(WithErrorKind(
+            absl::UnavailableError(absl::StrCat("request ", value, " to object '",
+                                                absl::CHexEscape(id),
+                                                "' is still executing; retry later")),
+            ErrorKind::kTransient));
+        return;
+      case ReplyCache::Claim::kNew:
+        // From here the call completes or abandons the claim when answered.
+        call->set_request_id(id, value);
+        break;
+    }
+  }
   absl::Status refusal;
+  std::string forward_to;
   {
     MutexLock lock(&mu_);
+    auto forward = objects_.contains(id) ? forwards_.end() : forwards_.find(id);
     if (state_ == AdapterState::kDiscarding || state_ == AdapterState::kInactive) {
       refusal = Refused(name_, state_);
+    } else if (forward != forwards_.end()) {
+      forward_to = forward->second;
+      refusal = WithErrorKind(absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
+                                                               "' moved to ", forward_to)),
+                              ErrorKind::kForward);
     } else if (std::shared_ptr<internal::ActiveObject> object =
                    FindTarget(id, ServiceOfMethodPath(call->method_path()));
                object == nullptr) {
@@ -401,6 +438,7 @@ void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id,
             method_index >= 0 ? interface->methods[method_index].semantics.priority : 0);
         // From here the call counts as in flight until CallAnswered().
         ++in_flight_;
+        load_.store(in_flight_, std::memory_order_relaxed);
         ++object->calls;
         if (object->evictable) TouchLocked(object.get());
         call->Bind(std::move(object), id, method_index, priority);
@@ -418,6 +456,9 @@ void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id,
     }
   }
   if (!refusal.ok()) {
+    if (!forward_to.empty()) {
+      call->context()->AddTrailingMetadata(std::string(kForwardHeader), forward_to);
+    }
     call->FinishWithError(refusal);
     return;
   }
@@ -466,6 +507,7 @@ grpc::Status ObjectAdapter::Invoke(internal::ServerCall* call) {
     absl::Status saved = SaveState(object);
     if (!saved.ok()) {
       DropUnsavedState(object);
+      call->ForgetExecution();
       return call->Failure(WithErrorKind(
           absl::UnavailableError(absl::StrCat("object '", absl::CHexEscape(object.id),
                                               "': the change was not saved: ",
@@ -478,13 +520,14 @@ grpc::Status ObjectAdapter::Invoke(internal::ServerCall* call) {
 
 void ObjectAdapter::Execute(internal::ServerCall* call) { call->target().policy->Execute(call); }
 
-void ObjectAdapter::CallAnswered(absl::Duration latency, bool ok,
-                                 const std::shared_ptr<internal::ActiveObject>& object) {
+int ObjectAdapter::CallAnswered(absl::Duration latency, bool ok,
+                                const std::shared_ptr<internal::ActiveObject>& object) {
   metrics_.CallAnswered(latency, ok);
-  if (object == nullptr) return;
+  if (object == nullptr) return load_.load(std::memory_order_relaxed);
   MutexLock lock(&mu_);
   --in_flight_;
-  if (--object->calls > 0) return;
+  load_.store(in_flight_, std::memory_order_relaxed);
+  if (--object->calls > 0) return in_flight_;
   if (object->evictable) {
     TouchLocked(object.get());
     EnforceCapLocked();
@@ -492,6 +535,44 @@ void ObjectAdapter::CallAnswered(absl::Duration latency, bool ok,
     // Left the map while calls were in flight; this was the last of them.
     to_etherealize_.push_back({object, object->leave_reason});
   }
+  return in_flight_;
+}
+
+absl::Status ObjectAdapter::Forward(absl::string_view id, const Ref& location) {
+  RETURN_IF_ERROR(location.Validate());
+  {
+    MutexLock lock(&mu_);
+    if (state_ == AdapterState::kInactive) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("object adapter '", name_, "' is inactive"));
+    }
+    forwards_.insert_or_assign(std::string(id), location.ToString());
+  }
+  absl::Status deactivated = Deactivate(id);
+  if (!deactivated.ok() && !absl::IsNotFound(deactivated)) return deactivated;
+  return absl::OkStatus();
+}
+
+absl::Status ObjectAdapter::RemoveForward(absl::string_view id) {
+  MutexLock lock(&mu_);
+  if (forwards_.erase(id) == 0) {
+    return absl::NotFoundError(absl::StrCat("no forward for object '", absl::CHexEscape(id),
+                                            "' in adapter '", name_, "'"));
+  }
+  return absl::OkStatus();
+}
+
+void ObjectAdapter::SetReplyDropperForTesting(
+    std::function<bool(absl::string_view, absl::string_view)> drop) {
+  MutexLock lock(&mu_);
+  has_reply_dropper_.store(drop != nullptr);
+  reply_dropper_ = std::move(drop);
+}
+
+bool ObjectAdapter::DropReplyForTesting(absl::string_view id, absl::string_view method_path) {
+  if (!has_reply_dropper_.load()) return false;
+  MutexLock lock(&mu_);
+  return reply_dropper_ != nullptr && reply_dropper_(id, method_path);
 }
 
 absl::Status ObjectAdapter::Shutdown(absl::Duration grace) {

@@ -56,8 +56,10 @@
 #ifndef KORB_ADAPTER_OBJECT_ADAPTER_H_
 #define KORB_ADAPTER_OBJECT_ADAPTER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -75,6 +77,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "adapter/metrics.h"
+#include "adapter/reply_cache.h"
 #include "adapter/servant_manager.h"
 #include "adapter/threading_policy.h"
 #include "common/ref.h"
@@ -116,6 +119,9 @@ struct AdapterOptions {
   size_t max_active_objects = 0;
   // State of incarnated PersistentState servants.
   PersistenceOptions persistence{};
+  // Replies kept for calls with korb-request-id, so that a retry is answered
+  // instead of executed again (adapter/reply_cache.h).
+  ReplyCacheOptions reply_cache{};
 };
 
 struct ActivateOptions {
@@ -180,6 +186,23 @@ class ObjectAdapter {
   // same interface. INVALID_ARGUMENT for null.
   absl::Status SetDefaultServant(std::shared_ptr<Servant> servant) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Leaves a forward for `id`: calls to it are answered NOT_FOUND with
+  // korb-error: forward and korb-forward: `location` (the object moved), and
+  // Korb's stubs follow it. The active object map still comes first: if `id`
+  // is active it is deactivated (etherealized, if incarnated) here. Replaces
+  // an earlier forward. INVALID_ARGUMENT for an invalid `location`.
+  absl::Status Forward(absl::string_view id, const Ref& location) ABSL_LOCKS_EXCLUDED(mu_);
+  // Removes the forward for `id`; NOT_FOUND if there is none.
+  absl::Status RemoveForward(absl::string_view id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Fault injection for tests: when `drop` returns true for a call's object
+  // id and method path after its operation ran, the caller gets UNAVAILABLE
+  // instead of the reply (as if the connection had dropped), while a
+  // korb-request-id reply cache still keeps the real reply. Null removes it.
+  void SetReplyDropperForTesting(
+      std::function<bool(absl::string_view id, absl::string_view method_path)> drop)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // The tag this adapter instance puts into its references ("" when
   // persistent).
   const std::string& instance_tag() const { return instance_tag_; }
@@ -217,8 +240,14 @@ class ObjectAdapter {
   grpc::Status Invoke(internal::ServerCall* call) ABSL_LOCKS_EXCLUDED(mu_);
   // Runtime side: a call that reached this adapter was answered; `object` is
   // its bound target if it had been dispatched (and so was in flight).
-  void CallAnswered(absl::Duration latency, bool ok,
-                    const std::shared_ptr<internal::ActiveObject>& object) ABSL_LOCKS_EXCLUDED(mu_);
+  // Returns the adapter's load afterwards (for the korb-load trailer).
+  int CallAnswered(absl::Duration latency, bool ok,
+                   const std::shared_ptr<internal::ActiveObject>& object) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runtime side: the cache of replies to calls with korb-request-id.
+  ReplyCache& reply_cache() { return reply_cache_; }
+  // Runtime side: whether the fault injection drops this call's reply.
+  bool DropReplyForTesting(absl::string_view id, absl::string_view method_path)
+      ABSL_LOCKS_EXCLUDED(mu_);
   MetricsRecorder& metrics_recorder() { return metrics_; }
 
  private:
@@ -289,6 +318,10 @@ class ObjectAdapter {
   const AdapterOptions options_;
   const std::string instance_tag_;
   MetricsRecorder metrics_;
+  ReplyCache reply_cache_;
+  // Calls in flight, as in_flight_, readable without the lock.
+  std::atomic<int> load_{0};
+  std::atomic<bool> has_reply_dropper_{false};
   mutable Mutex mu_;
   // The adapter's policy first, then one per distinct per-object override.
   std::vector<std::pair<ThreadingOptions, std::unique_ptr<ThreadingPolicy>>> policies_
@@ -296,6 +329,9 @@ class ObjectAdapter {
   absl::flat_hash_map<std::string, std::shared_ptr<internal::ActiveObject>> objects_
       ABSL_GUARDED_BY(mu_);
   std::shared_ptr<ServantActivator> activator_ ABSL_GUARDED_BY(mu_);
+  // Forwards left for moved objects: id -> new location (string form).
+  absl::flat_hash_map<std::string, std::string> forwards_ ABSL_GUARDED_BY(mu_);
+  std::function<bool(absl::string_view, absl::string_view)> reply_dropper_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<ServantLocator> locator_ ABSL_GUARDED_BY(mu_);
   // By interface name.
   absl::flat_hash_map<std::string, std::shared_ptr<internal::ActiveObject>> default_servants_

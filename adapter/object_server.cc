@@ -87,6 +87,10 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
   if (options.listen.empty()) {
     return absl::InvalidArgumentError("ObjectServerOptions.listen names no address");
   }
+  if (options.min_client_ping_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "ObjectServerOptions.min_client_ping_interval must not be negative");
+  }
   std::vector<std::string> listen_hosts;
   for (const std::string& address : options.listen) {
     // gRPC validates the address when binding; only the host is needed here.
@@ -107,6 +111,12 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
   // Without this, gRPC sets SO_REUSEPORT and a second server on the same
   // port would silently share it; a fixed endpoint must belong to one server.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(options.min_client_ping_interval), INT32_MAX)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                             options.permit_pings_without_calls ? 1 : 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   builder.RegisterCallbackGenericService(server->router_.get());

@@ -71,6 +71,12 @@ struct ObjectServerOptions {
   // (docs/performance.md). Optional; calls of unlisted interfaces work too.
   // E.g. {&bank::AccountServant::korb_static_interface()}.
   std::vector<const InterfaceInfo*> interfaces;
+  // HTTP/2 keepalive pings from clients: the shortest interval between pings
+  // the server accepts (more frequent ones get the connection closed with
+  // GOAWAY "too_many_pings"), and whether pings are allowed while no call is
+  // in flight. Match ClientOptions::keepalive of the clients (docs/client.md).
+  absl::Duration min_client_ping_interval = absl::Minutes(5);
+  bool permit_pings_without_calls = false;
 };
 
 class ObjectServer {

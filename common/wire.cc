@@ -1,11 +1,14 @@
 #include "common/wire.h"
 
+#include <cmath>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
 #include "common/ref.h"
@@ -79,6 +82,25 @@ bool DecodeObjectKey(absl::string_view key, std::string* adapter, std::string* i
   if (!decoded_id.ok()) return false;
   *adapter = *std::move(decoded_adapter);
   *id = *std::move(decoded_id);
+  return true;
+}
+
+std::optional<double> ParseLoad(absl::string_view value) {
+  // Lenient about the number's spelling ("3", "2.5", "1e+06"), strict about
+  // its value: finite and non-negative.
+  double load = 0;
+  if (value.empty() || value.size() > 32 || !absl::SimpleAtod(value, &load) ||
+      !std::isfinite(load) || load < 0) {
+    return std::nullopt;
+  }
+  return load;
+}
+
+bool IsValidRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdBytes) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7E) return false;
+  }
   return true;
 }
 

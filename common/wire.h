@@ -10,6 +10,8 @@
 #ifndef KORB_COMMON_WIRE_H_
 #define KORB_COMMON_WIRE_H_
 
+#include <cstddef>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -61,6 +63,24 @@ std::string EncodeObjectKey(absl::string_view adapter, absl::string_view id);
 // no '/', an empty part, an unencoded '/' in the id, or a bad escape or raw
 // byte (see PercentDecode).
 bool DecodeObjectKey(absl::string_view key, std::string* adapter, std::string* id);
+
+
+// --- Client transparency (issue #5): load reports, forwards, request ids. ---
+
+// Trailing metadata on every reply (success or error) of a Korb server: the
+// replying adapter's current load (calls in flight plus held) as a
+// non-negative decimal number, e.g. "3" or "2.5".
+inline constexpr absl::string_view kLoadTrailer = "korb-load";
+// Largest korb-request-id value, in bytes.
+inline constexpr size_t kMaxRequestIdBytes = 64;
+
+// The load a korb-load value states, or nullopt when it is not a finite,
+// non-negative number (clients ignore such values). Servers should send plain
+// decimals; exponent forms ("1e+06") are accepted too.
+std::optional<double> ParseLoad(absl::string_view value);
+// True if `id` is a valid korb-request-id: 1 to kMaxRequestIdBytes bytes of
+// printable ASCII (0x21-0x7E).
+bool IsValidRequestId(absl::string_view id);
 
 }  // namespace korb
 

@@ -36,16 +36,45 @@ absl::string_view ServerCall::object_id() const {
 grpc::Status ServerCall::Failure(const absl::Status& status) {
   ErrorKind kind = ErrorKindOf(status);
   if (kind != ErrorKind::kNone) {
-    context_->AddTrailingMetadata(std::string(kErrorHeader), std::string(ErrorKindName(kind)));
+    error_kind_ = std::string(ErrorKindName(kind));
+    context_->AddTrailingMetadata(std::string(kErrorHeader), error_kind_);
   }
   return ToGrpcStatus(status);
 }
 
 void ServerCall::FinishWithError(const absl::Status& status) { Answer(Failure(status)); }
 
-void ServerCall::Answer(const grpc::Status& status) {
+void ServerCall::AnswerCached(const CachedReply& reply) {
+  if (!reply.error_kind.empty()) {
+    context_->AddTrailingMetadata(std::string(kErrorHeader), reply.error_kind);
+  }
+  if (reply.code == grpc::StatusCode::OK) *this->reply() = reply.body;
+  Answer(grpc::Status(reply.code, reply.message));
+}
+
+void ServerCall::Answer(const grpc::Status& status, bool deliver) {
+  if (!request_id_.empty()) {
+    ReplyCache& cache = adapter_->reply_cache();
+    if (executed_) {
+      CachedReply cached;
+      cached.code = status.error_code();
+      cached.message = status.error_message();
+      cached.error_kind = error_kind_;
+      if (status.ok()) cached.body = *reply();
+      cache.Complete(cache_object_, request_id_, std::move(cached));
+    } else {
+      cache.Abandon(cache_object_, request_id_);
+    }
+    request_id_.clear();
+  }
   if (adapter_ != nullptr) {
-    adapter_->CallAnswered(absl::Now() - arrival_, status.ok(), bound_ ? object_ : nullptr);
+    int load =
+        adapter_->CallAnswered(absl::Now() - arrival_, status.ok(), bound_ ? object_ : nullptr);
+    context_->AddTrailingMetadata(std::string(kLoadTrailer), std::to_string(load));
+  }
+  if (!deliver) {
+    Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "reply dropped by fault injection"));
+    return;
   }
   Complete(status);
 }
@@ -66,7 +95,13 @@ void ServerCall::Run() {
     Answer(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
     return;
   }
-  Answer(adapter_->Invoke(this));
+  grpc::Status status = adapter_->Invoke(this);
+  if (executed_ && adapter_->DropReplyForTesting(object_id(), method_path())) {
+    // Keep the real reply for a retry, then lose it on the way out.
+    Answer(status, /*deliver=*/false);
+    return;
+  }
+  Answer(status);
 }
 
 grpc::Status ServerCall::InvokeServant(Servant& servant, const InterfaceInfo& interface,
@@ -78,6 +113,7 @@ grpc::Status ServerCall::InvokeServant(Servant& servant, const InterfaceInfo& in
     running_ = true;
   }
   MetricsRecorder& metrics = adapter_->metrics_recorder();
+  executed_ = true;
   metrics.CallStarted();
   grpc::Status status = servant.korb_dispatch(method_index, call_context, request(), reply());
   metrics.CallEnded();

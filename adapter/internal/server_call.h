@@ -32,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "adapter/metrics.h"
+#include "adapter/reply_cache.h"
 #include "adapter/internal/active_object.h"
 #include "adapter/threading_policy.h"
 #include "common/sync.h"
@@ -68,6 +69,18 @@ class ServerCall : public PendingCall, public CallHooks {
   // Runs operation `method_index` of `interface` on `servant` for this call
   // (the adapter calls this from Run(), through ObjectAdapter::Invoke()).
   grpc::Status InvokeServant(Servant& servant, const InterfaceInfo& interface, int method_index);
+  // The operation ran but its effect was undone (a failed write-through
+  // save): a retry may run it again, so its reply is not cached.
+  void ForgetExecution() { executed_ = false; }
+
+  // The call claimed korb-request-id `request_id` for object `id` in the
+  // adapter's reply cache; its answer completes (or abandons) the claim.
+  void set_request_id(absl::string_view id, absl::string_view request_id) {
+    cache_object_ = std::string(id);
+    request_id_ = std::string(request_id);
+  }
+  // Answers with a reply cached for an earlier execution of this request.
+  void AnswerCached(const CachedReply& reply);
 
   // Replies with `status` (not OK); its korb::ErrorKind, if any, becomes the
   // korb-error trailer. The call may be destroyed when this returns.
@@ -103,13 +116,20 @@ class ServerCall : public PendingCall, public CallHooks {
 
  private:
   // Accounts the answer with the adapter, then Complete()s.
-  void Answer(const grpc::Status& status);
+  // With `deliver` false the caller gets UNAVAILABLE instead (fault
+  // injection), after the reply cache kept `status`.
+  void Answer(const grpc::Status& status, bool deliver = true);
 
   grpc::ServerContextBase* const context_;
   const absl::string_view method_path_;
   ObjectAdapter* adapter_ = nullptr;
   std::shared_ptr<ActiveObject> object_;
   std::string default_servant_id_;  // object_id() of calls to a default servant
+  // Reply cache claim, if the call carried korb-request-id.
+  std::string cache_object_;
+  std::string request_id_;
+  bool executed_ = false;         // the servant's operation ran
+  std::string error_kind_;        // the korb-error trailer sent, if any
   int method_index_ = -1;
   int32_t priority_ = 0;
   bool bound_ = false;

@@ -27,6 +27,9 @@ RawReply RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::strin
   const auto& trailers = context.GetServerTrailingMetadata();
   auto it = trailers.find(std::string(kErrorHeader));
   if (it != trailers.end()) reply.korb_error.assign(it->second.data(), it->second.size());
+  for (const auto& [key, value] : trailers) {
+    reply.trailers[std::string(key.data(), key.size())] = std::string(value.data(), value.size());
+  }
   if (reply.status.ok()) {
     std::vector<grpc::Slice> slices;
     (void)response.Dump(&slices);

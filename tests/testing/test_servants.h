@@ -5,6 +5,7 @@
 #define KORB_TESTS_TESTING_TEST_SERVANTS_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -146,6 +147,8 @@ struct RawReply {
   grpc::Status status;
   std::string korb_error;  // the korb-error trailer, if any
   std::string body;        // the serialized reply, if OK
+  // Every trailing metadata entry (korb-load, korb-forward, ...).
+  std::map<std::string, std::string> trailers;
 };
 
 // Makes a unary call of `path` with serialized `body` and the given metadata

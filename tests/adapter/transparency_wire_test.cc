@@ -1,0 +1,182 @@
+// The server side of client transparency, on the wire with plain gRPC calls:
+// korb-load on every reply, forwards, korb-request-id deduplication (also of
+// a reply lost after the operation ran), and keepalive options.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapter/object_adapter.h"
+#include "common/wire.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_servants.h"
+
+namespace korb {
+namespace {
+
+using ::korb::testing::EchoImpl;
+using ::korb::testing::GatedEcho;
+using ::korb::testing::IsOk;
+using ::korb::testing::RawCall;
+using ::korb::testing::RawReply;
+using ::korb::testing::StatusIs;
+
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
+class TransparencyWireTest : public testing::ServerFixture {
+ protected:
+  void SetUp() override {
+    StartServer({.threading = ThreadingOptions::SharedPool(4)});
+    channel_ = client_.Channel(server_->endpoints().front());
+  }
+  Metadata Key(const std::string& id, Metadata extra = {}) {
+    extra.emplace_back("korb-object", EncodeObjectKey(adapter_->name() + "@" +
+                                                          adapter_->instance_tag(), id));
+    return extra;
+  }
+  RawReply Echo(const std::string& id, const std::string& text, Metadata extra = {}) {
+    return RawCall(channel_, "/korbtest.Echo/Echo", Text(text).SerializeAsString(),
+                   Key(id, std::move(extra)));
+  }
+  static std::string ReplyText(const RawReply& reply) {
+    korbtest::EchoReply parsed;
+    EXPECT_TRUE(parsed.ParseFromString(reply.body));
+    return parsed.text();
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// Every reply of an adapter carries its load: calls in flight after this one.
+TEST_F(TransparencyWireTest, EveryReplyCarriesLoad) {
+  auto gated = std::make_shared<GatedEcho>();
+  ASSERT_THAT(adapter_->Activate("gated", gated), IsOk());
+  ASSERT_THAT(adapter_->Activate("plain", std::make_shared<EchoImpl>()), IsOk());
+  RawReply idle = Echo("plain", "x");
+  ASSERT_TRUE(idle.status.ok()) << idle.status.error_message();
+  EXPECT_EQ(idle.trailers["korb-load"], "0");
+  korbtest::EchoStub stub(client_, adapter_->CreateReference("gated", "korbtest.Echo"));
+  std::vector<Future<korbtest::EchoReply>> blocked;
+  for (int i = 0; i < 3; ++i) blocked.push_back(stub.EchoAsync(Text("block")));
+  ASSERT_TRUE(gated->AwaitRunning(3));
+  RawReply busy = Echo("plain", "x");
+  EXPECT_EQ(busy.trailers["korb-load"], "3");
+  RawReply failed = Echo("nobody", "x");
+  EXPECT_EQ(failed.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(failed.trailers["korb-load"], "3") << "error replies carry the load too";
+  gated->Release();
+  for (auto& call : blocked) ASSERT_TRUE(call.WaitFor(absl::Seconds(30)));
+}
+
+// A forward answers NOT_FOUND with korb-error: forward and the new location;
+// it deactivates the object; removing it leaves object-not-exist.
+TEST_F(TransparencyWireTest, ForwardNamesTheNewLocation) {
+  ASSERT_THAT(adapter_->Activate("moving", std::make_shared<EchoImpl>()), IsOk());
+  Ref there({"korbtest.Echo"}, {HostPort{"10.0.0.7", 7000}}, "elsewhere", "moved");
+  ASSERT_THAT(adapter_->Forward("moving", there), IsOk());
+  EXPECT_FALSE(adapter_->IsActive("moving"));
+  RawReply reply = Echo("moving", "x");
+  EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(reply.korb_error, "forward");
+  EXPECT_EQ(reply.trailers["korb-forward"], there.ToString());
+  // An object activated under the id again takes precedence.
+  ASSERT_THAT(adapter_->Activate("moving", std::make_shared<EchoImpl>()), IsOk());
+  EXPECT_TRUE(Echo("moving", "x").status.ok());
+  ASSERT_THAT(adapter_->Deactivate("moving"), IsOk());
+  ASSERT_THAT(adapter_->RemoveForward("moving"), IsOk());
+  EXPECT_EQ(Echo("moving", "x").korb_error, "object-not-exist");
+  EXPECT_THAT(adapter_->RemoveForward("moving"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(adapter_->Forward("x", Ref()), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// A call repeated with its korb-request-id is answered from the reply cache,
+// not executed again — also when it failed — and per object.
+TEST_F(TransparencyWireTest, RequestIdRunsOnce) {
+  auto servant = std::make_shared<EchoImpl>();
+  ASSERT_THAT(adapter_->Activate("a", servant), IsOk());
+  ASSERT_THAT(adapter_->Activate("b", servant), IsOk());
+  RawReply first = Echo("a", "one", {{"korb-request-id", "req-1"}});
+  ASSERT_TRUE(first.status.ok());
+  RawReply again = Echo("a", "different body", {{"korb-request-id", "req-1"}});
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_EQ(ReplyText(again), "one") << "not the cached reply";
+  EXPECT_EQ(servant->calls.load(), 1);
+  EXPECT_TRUE(Echo("b", "two", {{"korb-request-id", "req-1"}}).status.ok());
+  EXPECT_EQ(servant->calls.load(), 2) << "request ids are per object";
+  EXPECT_TRUE(Echo("a", "three").status.ok());
+  EXPECT_EQ(servant->calls.load(), 3) << "calls without a request id always run";
+
+  korbtest::EchoRequest failing = Text("no");
+  failing.set_fail_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  Metadata with_id = Key("a", {{"korb-request-id", "req-2"}});
+  RawReply failed = RawCall(channel_, "/korbtest.Echo/Echo", failing.SerializeAsString(), with_id);
+  RawReply failed_again =
+      RawCall(channel_, "/korbtest.Echo/Echo", failing.SerializeAsString(), with_id);
+  EXPECT_EQ(failed_again.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(failed_again.status.error_message(), failed.status.error_message());
+  EXPECT_EQ(servant->calls.load(), 4);
+
+  RawReply bad = Echo("a", "x", {{"korb-request-id", std::string(65, 'x')}});
+  EXPECT_EQ(bad.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.korb_error, "bad-request");
+}
+
+// A call that did not run (the object did not exist) is not cached: the
+// retry runs once the object is there.
+TEST_F(TransparencyWireTest, RequestIdOfCallThatDidNotRunIsForgotten) {
+  EXPECT_EQ(Echo("late", "x", {{"korb-request-id", "req-1"}}).korb_error, "object-not-exist");
+  auto servant = std::make_shared<EchoImpl>();
+  ASSERT_THAT(adapter_->Activate("late", servant), IsOk());
+  EXPECT_TRUE(Echo("late", "x", {{"korb-request-id", "req-1"}}).status.ok());
+  EXPECT_EQ(servant->calls.load(), 1);
+}
+
+// While the first execution runs, a retry is told to come back (transient);
+// afterwards it gets the reply.
+TEST_F(TransparencyWireTest, RetryDuringExecutionIsTransient) {
+  auto gated = std::make_shared<GatedEcho>();
+  ASSERT_THAT(adapter_->Activate("g", gated), IsOk());
+  RawReply first;
+  std::thread caller([&] { first = Echo("g", "block", {{"korb-request-id", "req-1"}}); });
+  ASSERT_TRUE(gated->AwaitRunning(1));
+  RawReply early = Echo("g", "block", {{"korb-request-id", "req-1"}});
+  EXPECT_EQ(early.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(early.korb_error, "transient");
+  gated->Release();
+  caller.join();
+  ASSERT_TRUE(first.status.ok());
+  RawReply late = Echo("g", "block", {{"korb-request-id", "req-1"}});
+  ASSERT_TRUE(late.status.ok());
+  EXPECT_EQ(gated->log().size(), 1u) << "the operation ran twice";
+}
+
+// The fault hook loses a reply after the operation ran; the retry with the
+// same request id gets the real reply without running it again.
+TEST_F(TransparencyWireTest, LostReplyIsRecoveredByRequestId) {
+  auto servant = std::make_shared<EchoImpl>();
+  ASSERT_THAT(adapter_->Activate("a", servant), IsOk());
+  adapter_->SetReplyDropperForTesting(
+      [](absl::string_view id, absl::string_view method) { return id == "a"; });
+  RawReply lost = Echo("a", "deposit", {{"korb-request-id", "req-1"}});
+  EXPECT_EQ(lost.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(servant->calls.load(), 1);
+  RawReply retried = Echo("a", "deposit", {{"korb-request-id", "req-1"}});
+  ASSERT_TRUE(retried.status.ok()) << retried.status.error_message();
+  EXPECT_EQ(ReplyText(retried), "deposit");
+  EXPECT_EQ(servant->calls.load(), 1) << "the retry ran the operation again";
+  adapter_->SetReplyDropperForTesting(nullptr);
+  EXPECT_TRUE(Echo("a", "x").status.ok());
+}
+
+TEST(ObjectServerKeepalive, NegativePingIntervalIsRejected) {
+  ObjectServerOptions options;
+  options.min_client_ping_interval = absl::Seconds(-1);
+  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace korb

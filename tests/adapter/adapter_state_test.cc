@@ -178,9 +178,13 @@ TEST_F(AdapterStateTest, ShutdownPastGraceReportsDeadlineExceeded) {
   korbtest::EchoStub stub = ActivateEcho("o", servant);
   Future<korbtest::EchoReply> call = stub.EchoAsync(Text("block"));
   ASSERT_TRUE(servant->AwaitRunning(1));
+  // Shutdown() releases its active objects only after it has given up
+  // waiting for the grace period, so the call is sure to be still running
+  // when the drain decision is made (waiting for kInactive was not: the
+  // state changes before the grace period starts).
   std::thread releaser([this, servant] {
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (adapter_->state() != AdapterState::kInactive && absl::Now() < deadline) {
+    while (adapter_->Metrics().active_objects != 0 && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(1));
     }
     servant->Release();

@@ -84,9 +84,13 @@ ThreadingPolicy* ObjectAdapter::PolicyFor(const ThreadingOptions& options,
   return policies_.back().second.get();
 }
 
+absl::Status ObjectAdapter::InactiveError() const {
+  return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
+}
+
 absl::Status ObjectAdapter::CheckActivatable(absl::string_view id) const {
   if (state_ == AdapterState::kInactive) {
-    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
+    return InactiveError();
   }
   if (objects_.contains(id)) {
     return absl::AlreadyExistsError(absl::StrCat("object '", absl::CHexEscape(id),
@@ -192,58 +196,6 @@ Ref ObjectAdapter::CreateReference(absl::string_view id, absl::string_view type)
   return Ref(std::string(type), server_->endpoints(), std::move(adapter), std::string(id));
 }
 
-absl::Status ObjectAdapter::SetServantActivator(std::shared_ptr<ServantActivator> activator) {
-  MutexLock lock(&mu_);
-  if (state_ == AdapterState::kInactive) {
-    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
-  }
-  if (activator != nullptr && locator_ != nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("object adapter '", name_, "' has a servant locator already"));
-  }
-  activator_ = std::move(activator);
-  if (activator_ != nullptr && lifecycle_thread_ == nullptr) StartLifecycleThreadLocked();
-  return absl::OkStatus();
-}
-
-absl::Status ObjectAdapter::SetServantLocator(std::shared_ptr<ServantLocator> locator) {
-  MutexLock lock(&mu_);
-  if (state_ == AdapterState::kInactive) {
-    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
-  }
-  if (locator != nullptr && activator_ != nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("object adapter '", name_, "' has a servant activator already"));
-  }
-  locator_ = std::move(locator);
-  return absl::OkStatus();
-}
-
-absl::Status ObjectAdapter::SetDefaultServant(std::shared_ptr<Servant> servant) {
-  if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
-  auto entry = std::make_shared<internal::ActiveObject>();
-  entry->origin = internal::ActiveObject::Origin::kDefault;
-  entry->interface = &servant->korb_interface();
-  entry->ready_interface.store(entry->interface, std::memory_order_release);
-  entry->servant = std::move(servant);
-  std::shared_ptr<internal::ActiveObject> replaced;
-  {
-    MutexLock lock(&mu_);
-    if (state_ == AdapterState::kInactive) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("object adapter '", name_, "' is inactive"));
-    }
-    entry->policy = policies_.front().second.get();
-    // Activated under the lock so that a replacement cannot deactivate it first.
-    entry->policy->OnObjectActivated(entry.get());
-    auto& slot = default_servants_[entry->interface->name];
-    replaced = std::move(slot);
-    slot = std::move(entry);
-  }
-  if (replaced != nullptr) replaced->policy->OnObjectDeactivated(replaced.get());
-  return absl::OkStatus();
-}
-
 bool ObjectAdapter::IsActive(absl::string_view id) const {
   ReaderMutexLock lock(&mu_);
   return objects_.contains(id);
@@ -262,7 +214,7 @@ AdapterState ObjectAdapter::state() const {
 absl::Status ObjectAdapter::Hold() {
   MutexLock lock(&mu_);
   if (state_ == AdapterState::kInactive) {
-    return absl::FailedPreconditionError(absl::StrCat("object adapter '", name_, "' is inactive"));
+    return InactiveError();
   }
   state_ = AdapterState::kHolding;
   return absl::OkStatus();
@@ -273,8 +225,7 @@ absl::Status ObjectAdapter::Discard() {
   {
     MutexLock lock(&mu_);
     if (state_ == AdapterState::kInactive) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("object adapter '", name_, "' is inactive"));
+      return InactiveError();
     }
     state_ = AdapterState::kDiscarding;
     held.swap(held_);
@@ -288,8 +239,7 @@ absl::Status ObjectAdapter::Resume() {
   {
     MutexLock lock(&mu_);
     if (state_ == AdapterState::kInactive) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("object adapter '", name_, "' is inactive"));
+      return InactiveError();
     }
     state_ = AdapterState::kActive;
     held.swap(held_);
@@ -308,46 +258,6 @@ void ObjectAdapter::ReleaseHeldCalls(std::deque<internal::ServerCall*> held, boo
       call->FinishWithError(Refused(name_, AdapterState::kDiscarding));
     }
   }
-}
-
-std::shared_ptr<internal::ActiveObject> ObjectAdapter::FindTarget(absl::string_view id,
-                                                                   absl::string_view service) {
-  auto it = objects_.find(id);
-  if (it != objects_.end()) return it->second;
-  using Origin = internal::ActiveObject::Origin;
-  if (activator_ != nullptr || locator_ != nullptr) {
-    auto object = std::make_shared<internal::ActiveObject>();
-    object->id = std::string(id);
-    object->policy = policies_.front().second.get();
-    if (locator_ != nullptr) {
-      object->origin = Origin::kLocator;
-      object->locator = locator_;
-      object->policy->OnObjectActivated(object.get());
-      return object;
-    }
-    object->origin = Origin::kActivator;
-    object->activator = activator_;
-    {
-      MutexLock object_lock(&object->mu);
-      object->phase = internal::ActiveObject::Phase::kPending;
-    }
-    auto previous = etherealizing_.find(id);
-    if (previous != etherealizing_.end()) object->previous_etherealized = previous->second;
-    // Before publication, as in Activate().
-    object->policy->OnObjectActivated(object.get());
-    object->in_map = true;
-    objects_.emplace(object->id, object);
-    if (evicting()) {
-      object->last_used = absl::Now();
-      object->lru = lru_.insert(lru_.end(), object.get());
-      object->evictable = true;
-      EnforceCapLocked();
-    }
-    return object;
-  }
-  auto fallback = default_servants_.find(service);
-  if (fallback != default_servants_.end()) return fallback->second;
-  return nullptr;
 }
 
 void ObjectAdapter::Dispatch(internal::ServerCall* call, absl::string_view id,
@@ -543,8 +453,7 @@ absl::Status ObjectAdapter::Forward(absl::string_view id, const Ref& location) {
   {
     MutexLock lock(&mu_);
     if (state_ == AdapterState::kInactive) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("object adapter '", name_, "' is inactive"));
+      return InactiveError();
     }
     forwards_.insert_or_assign(std::string(id), location.ToString());
   }

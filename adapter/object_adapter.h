@@ -260,6 +260,8 @@ class ObjectAdapter {
   ThreadingPolicy* PolicyFor(const ThreadingOptions& options, absl::Status* status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OK if `id` may be activated now.
+  // FAILED_PRECONDITION for operations on an inactive adapter.
+  absl::Status InactiveError() const;
   absl::Status CheckActivatable(absl::string_view id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The entry a call to `id` of interface `service` goes to: the map's, a
   // new one to incarnate or locate, or a default servant's; null if none.

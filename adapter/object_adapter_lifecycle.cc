@@ -1,7 +1,9 @@
 // ObjectAdapter: the lifecycle of objects a servant manager supplies —
 // single-flight incarnation, locator calls, state persistence, eviction (LRU
 // cap and idle timeout) and etherealization on the adapter's lifecycle
-// thread. The request path and explicit activation are in object_adapter.cc.
+// thread; installing servant managers and default servants, and finding the
+// target of a call. The request path and explicit activation are in
+// object_adapter.cc.
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -313,6 +315,97 @@ void ObjectAdapter::StopLifecycle() {
     work.swap(to_etherealize_);
   }
   for (const PendingEtherealization& next : work) Etherealize(next.object, next.reason);
+}
+
+absl::Status ObjectAdapter::SetServantActivator(std::shared_ptr<ServantActivator> activator) {
+  MutexLock lock(&mu_);
+  if (state_ == AdapterState::kInactive) {
+    return InactiveError();
+  }
+  if (activator != nullptr && locator_ != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("object adapter '", name_, "' has a servant locator already"));
+  }
+  activator_ = std::move(activator);
+  if (activator_ != nullptr && lifecycle_thread_ == nullptr) StartLifecycleThreadLocked();
+  return absl::OkStatus();
+}
+
+absl::Status ObjectAdapter::SetServantLocator(std::shared_ptr<ServantLocator> locator) {
+  MutexLock lock(&mu_);
+  if (state_ == AdapterState::kInactive) {
+    return InactiveError();
+  }
+  if (locator != nullptr && activator_ != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("object adapter '", name_, "' has a servant activator already"));
+  }
+  locator_ = std::move(locator);
+  return absl::OkStatus();
+}
+
+absl::Status ObjectAdapter::SetDefaultServant(std::shared_ptr<Servant> servant) {
+  if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
+  auto entry = std::make_shared<internal::ActiveObject>();
+  entry->origin = internal::ActiveObject::Origin::kDefault;
+  entry->interface = &servant->korb_interface();
+  entry->ready_interface.store(entry->interface, std::memory_order_release);
+  entry->servant = std::move(servant);
+  std::shared_ptr<internal::ActiveObject> replaced;
+  {
+    MutexLock lock(&mu_);
+    if (state_ == AdapterState::kInactive) {
+      return InactiveError();
+    }
+    entry->policy = policies_.front().second.get();
+    // Activated under the lock so that a replacement cannot deactivate it first.
+    entry->policy->OnObjectActivated(entry.get());
+    auto& slot = default_servants_[entry->interface->name];
+    replaced = std::move(slot);
+    slot = std::move(entry);
+  }
+  if (replaced != nullptr) replaced->policy->OnObjectDeactivated(replaced.get());
+  return absl::OkStatus();
+}
+
+std::shared_ptr<internal::ActiveObject> ObjectAdapter::FindTarget(absl::string_view id,
+                                                                   absl::string_view service) {
+  auto it = objects_.find(id);
+  if (it != objects_.end()) return it->second;
+  using Origin = internal::ActiveObject::Origin;
+  if (activator_ != nullptr || locator_ != nullptr) {
+    auto object = std::make_shared<internal::ActiveObject>();
+    object->id = std::string(id);
+    object->policy = policies_.front().second.get();
+    if (locator_ != nullptr) {
+      object->origin = Origin::kLocator;
+      object->locator = locator_;
+      object->policy->OnObjectActivated(object.get());
+      return object;
+    }
+    object->origin = Origin::kActivator;
+    object->activator = activator_;
+    {
+      MutexLock object_lock(&object->mu);
+      object->phase = internal::ActiveObject::Phase::kPending;
+    }
+    auto previous = etherealizing_.find(id);
+    if (previous != etherealizing_.end()) object->previous_etherealized = previous->second;
+    // Before publication, as in Activate().
+    object->policy->OnObjectActivated(object.get());
+    object->in_map = true;
+    objects_.emplace(object->id, object);
+    if (evicting()) {
+      object->last_used = absl::Now();
+      object->lru = lru_.insert(lru_.end(), object.get());
+      object->evictable = true;
+      EnforceCapLocked();
+    }
+    return object;
+  }
+  auto fallback = default_servants_.find(service);
+  if (fallback != default_servants_.end()) return fallback->second;
+  return nullptr;
 }
 
 }  // namespace korb

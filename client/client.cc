@@ -1,12 +1,45 @@
 #include "client/client.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
-namespace korb {
+#include "client/internal/location_cache.h"
+#include "client/internal/timer_queue.h"
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {}
+namespace korb {
+namespace {
+
+// A duration as the int milliseconds channel arguments take, saturated.
+int Millis(absl::Duration d) {
+  const int64_t ms = absl::ToInt64Milliseconds(std::max(d, absl::ZeroDuration()));
+  return static_cast<int>(std::min<int64_t>(ms, std::numeric_limits<int>::max()));
+}
+
+double Weight(double w) { return w > 0 && w <= 1 ? w : 1.0; }
+
+internal::HealthOptions HealthOptionsOf(const ClientOptions& options) {
+  internal::HealthOptions health;
+  health.failback_initial_backoff = std::max(options.failback_initial_backoff, absl::ZeroDuration());
+  health.failback_max_backoff =
+      std::max(options.failback_max_backoff, health.failback_initial_backoff);
+  health.load_smoothing = Weight(options.load_smoothing);
+  health.latency_smoothing = Weight(options.latency_smoothing);
+  health.stats_max_age = options.stats_max_age;
+  return health;
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options)
+    : options_(std::move(options)),
+      health_options_(HealthOptionsOf(options_)),
+      locations_(std::make_unique<internal::LocationCache>(options_.location_cache_capacity)),
+      timers_(std::make_unique<internal::TimerQueue>()) {}
 
 Client::~Client() {
   korb::MutexLock lock(&mu_);
@@ -24,6 +57,18 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   args.SetMaxSendMessageSize(options_.max_send_message_bytes);
   if (options_.private_connections) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // Korb retries (replica-aware, deadline-bounded, with request ids); gRPC's
+  // own retries would multiply attempts underneath them.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  if (options_.keepalive.time != absl::InfiniteDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options_.keepalive.time));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options_.keepalive.timeout));
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                options_.keepalive.permit_without_calls ? 1 : 0);
+  }
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.initial_backoff));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.max_backoff));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.min_connect_timeout));
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       endpoint.ToString(), grpc::InsecureChannelCredentials(), args);
   korb::MutexLock lock(&mu_);
@@ -31,6 +76,31 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   // stub to this endpoint shares one connection.
   auto [it, inserted] = channels_.emplace(endpoint, std::move(channel));
   return it->second;
+}
+
+internal::EndpointHealth* Client::Health(const HostPort& endpoint) {
+  korb::MutexLock lock(&mu_);
+  std::unique_ptr<internal::EndpointHealth>& health = health_[endpoint];
+  if (health == nullptr) health = std::make_unique<internal::EndpointHealth>(&health_options_);
+  return health.get();
+}
+
+EndpointStats Client::EndpointStatsFor(const HostPort& endpoint) const {
+  const internal::EndpointHealth* health = nullptr;
+  {
+    korb::MutexLock lock(&mu_);
+    auto it = health_.find(endpoint);
+    if (it == health_.end()) return EndpointStats();
+    health = it->second.get();
+  }
+  return health->Stats();
+}
+
+std::optional<Ref> Client::CachedLocation(const Ref& ref) const {
+  if (locations_->empty()) return std::nullopt;
+  std::shared_ptr<const internal::Target> location = locations_->Get(ref);
+  if (location == nullptr) return std::nullopt;
+  return location->ref;
 }
 
 void Client::BeginAsyncCall() {

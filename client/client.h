@@ -1,30 +1,41 @@
-// korb::Client: the client runtime that generated stubs call through. It owns
-// one gRPC channel per endpoint (shared by every stub and call to that
-// endpoint), the client-wide defaults, and the accounting that lets its
-// destructor wait for asynchronous calls still in flight.
+// korb::Client: the client runtime that generated stubs call through, and the
+// one place where all of the client side is configured (ClientOptions). It
+// owns one gRPC channel per endpoint (shared by every stub and call to that
+// endpoint), what it learns about each endpoint (load, latency, failures:
+// EndpointStats) for replica selection and failback, the location cache of
+// forwarded references, a timer thread for the backoff of asynchronous
+// retries, and the accounting that lets its destructor wait for asynchronous
+// calls still in flight.
 //
 // Lifetime: every stub borrows its Client; the Client must outlive its stubs.
 // Destroying a Client blocks until all its asynchronous calls have completed
-// (their callbacks have returned).
+// (their callbacks have returned); it must not be destroyed from one of them.
 //
 // Thread-safety: thread-safe.
 //
 // Usage:
-//   korb::Client client;
+//   korb::ClientOptions options;
+//   options.default_timeout = absl::Seconds(10);
+//   options.selection = korb::SelectionPolicy::kLeastLoaded;
+//   korb::Client client(options);
 //   absl::StatusOr<bank::BankStub> bank = korb::MakeStub<bank::BankStub>(client, argv[1]);
 //   if (!bank.ok()) return bank.status();
 //   absl::StatusOr<korb::ObjectRef> account = bank->Open(owner);
 #ifndef KORB_CLIENT_CLIENT_H_
 #define KORB_CLIENT_CLIENT_H_
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "common/sync.h"
 #include "absl/time/time.h"
+#include "client/endpoint_health.h"
+#include "client/policy.h"
 #include "common/ref.h"
+#include "common/sync.h"
 
 namespace grpc {
 class Channel;
@@ -32,6 +43,43 @@ class Channel;
 
 namespace korb {
 
+namespace internal {
+class LocationCache;
+class TimerQueue;
+}  // namespace internal
+
+// HTTP/2 keepalive of every channel: pings that detect a dead connection
+// (peer gone without closing it) while calls are waiting on it.
+struct KeepaliveOptions {
+  // Ping after this long without activity (GRPC_ARG_KEEPALIVE_TIME_MS);
+  // absl::InfiniteDuration() disables keepalive. Korb servers, like gRPC's,
+  // by default answer pings more frequent than every 5 minutes with
+  // GOAWAY ("too_many_pings"); lower it only against servers that allow it.
+  absl::Duration time = absl::Minutes(5);
+  // Close the connection if a ping is not answered within this long
+  // (GRPC_ARG_KEEPALIVE_TIMEOUT_MS); its calls fail UNAVAILABLE and retry.
+  absl::Duration timeout = absl::Seconds(20);
+  // Ping even when no call is in flight (GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS).
+  bool permit_without_calls = false;
+};
+
+// How a channel reconnects after its connection failed. While a channel is
+// reconnecting its calls fail at once with UNAVAILABLE (and go to another
+// replica); these bound how soon a restarted server is reached again.
+struct ReconnectOptions {
+  // Wait before the second connection attempt (GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS);
+  // later waits grow ×1.6 with jitter up to max_backoff.
+  absl::Duration initial_backoff = absl::Seconds(1);
+  // The longest wait between connection attempts (GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+  // gRPC's default is 120 s).
+  absl::Duration max_backoff = absl::Seconds(10);
+  // The least time a connection attempt is given before it counts as failed
+  // (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, which gRPC uses as the minimum
+  // connect timeout).
+  absl::Duration min_connect_timeout = absl::Seconds(20);
+};
+
+// Every client-side setting, with its default. docs/client.md has the table.
 struct ClientOptions {
   // Timeout of calls whose CallOptions set neither timeout nor deadline.
   absl::Duration default_timeout = absl::InfiniteDuration();
@@ -46,6 +94,37 @@ struct ClientOptions {
   // servers need to tell two Clients of one process apart, at the price of a
   // connection per Client and endpoint.
   bool private_connections = false;
+
+  // --- Connections ---
+  KeepaliveOptions keepalive{};
+  ReconnectOptions reconnect{};
+
+  // --- Replicas (references with several endpoints) ---
+  // Selection policy of stubs and calls that set none.
+  SelectionPolicy selection = SelectionPolicy::kOrderedFailover;
+  // An endpoint that failed transiently is skipped for a backoff that starts
+  // here and doubles with each failed probe, up to the maximum (failback).
+  absl::Duration failback_initial_backoff = absl::Seconds(1);
+  absl::Duration failback_max_backoff = absl::Seconds(30);
+  // Weight of a new sample in the smoothed (EWMA) korb-load and latency of
+  // an endpoint, in (0, 1]; 1 keeps only the latest sample.
+  double load_smoothing = 0.5;
+  double latency_smoothing = 0.3;
+  // Load and latency samples older than this are ignored: the endpoint is
+  // scored as unknown, so selection probes it again.
+  absl::Duration stats_max_age = absl::Seconds(10);
+
+  // --- Retries ---
+  // gRPC's own retries are disabled on every channel
+  // (GRPC_ARG_ENABLE_RETRIES=0): Korb's are replica-aware, bounded by the
+  // call's deadline, and add request ids; two layers would multiply attempts.
+  RetryPolicy retry{};
+
+  // --- Forwards ---
+  // Forward hops one call follows before it fails (NOT_FOUND, korb-error: forward).
+  int max_forward_hops = 5;
+  // Forwarded references cached per Client (0 disables the cache).
+  size_t location_cache_capacity = 10000;
 };
 
 class Client {
@@ -63,16 +142,37 @@ class Client {
 
   const ClientOptions& options() const { return options_; }
 
+  // What this Client knows about `endpoint` (empty stats if it never
+  // called it).
+  EndpointStats EndpointStatsFor(const HostPort& endpoint) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The location calls to `ref` currently start at because the object was
+  // forwarded, or nullopt if they go to `ref` itself.
+  std::optional<Ref> CachedLocation(const Ref& ref) const;
+
+  // Runtime side: the health record of `endpoint`, created on first use and
+  // kept for the Client's lifetime. Never null.
+  internal::EndpointHealth* Health(const HostPort& endpoint) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runtime side: the location cache and the retry timer thread.
+  internal::LocationCache& locations() const { return *locations_; }
+  internal::TimerQueue& timers() const { return *timers_; }
+
   // Runtime side: brackets an asynchronous call so ~Client can wait for it.
   void BeginAsyncCall() ABSL_LOCKS_EXCLUDED(mu_);
   void EndAsyncCall() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   const ClientOptions options_;
-  korb::Mutex mu_;
+  const internal::HealthOptions health_options_;
+  mutable korb::Mutex mu_;
   absl::flat_hash_map<HostPort, std::shared_ptr<grpc::Channel>> channels_
       ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<HostPort, std::unique_ptr<internal::EndpointHealth>> health_
+      ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<internal::LocationCache> locations_;
   int async_calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // Declared last: destroyed first, so its thread has stopped before the
+  // state its callbacks touch goes away.
+  const std::unique_ptr<internal::TimerQueue> timers_;
 };
 
 }  // namespace korb

@@ -1,88 +1,78 @@
 // korb::StubBase: what generated stubs stand on. A stub is bound to one object
-// reference; each typed operation marshals its request, sends it to the
-// object (named by `korb-object` metadata) and unmarshals the reply.
+// reference; each typed operation marshals its request, hands it to the
+// client runtime (client/internal/invocation.h) and unmarshals the reply.
+// The runtime sends the request to the object (named by `korb-object`
+// metadata) and provides the transparencies of docs/client.md: replica
+// selection and failback across the reference's endpoints, retries of
+// transient failures with backoff and request ids, forwards followed and
+// cached, and active replication (korb_set_replication).
 //
 // Errors: the server's status comes back unchanged as absl::Status, with the
-// wire's `korb-error` refinement attached (korb::ErrorKindOf). A stub built
-// from an invalid reference, or one to an object of another interface, fails
-// every call with that INVALID_ARGUMENT status (Create() reports it upfront).
+// wire's `korb-error` refinement attached (korb::ErrorKindOf); a status that
+// survived retries says so in its message ("... (after 3 attempts)"). A stub
+// built from an invalid reference, or one to an object of another interface,
+// fails every call with that INVALID_ARGUMENT status (MakeStub() reports it
+// upfront).
 //
 // Lifetime: a stub borrows its Client, which must outlive it and its calls.
-// Asynchronous callbacks run on a gRPC thread, exactly once, and must not
-// block for long.
+// Asynchronous callbacks run exactly once, on a gRPC thread or the Client's
+// timer thread (or on the calling thread when the call fails before it is
+// sent), and must not block for long.
 //
-// Thread-safety: thread-safe; stubs are cheap to copy and may be shared.
+// Thread-safety: calls are thread-safe; stubs are cheap to copy and may be
+// shared. The korb_set_* setters are thread-compatible: they change one stub
+// object, so call them before sharing it.
 //
 // Usage (generated subclass):
 //   bank::AccountStub account(client, ref);   // or korb::MakeStub<...>(client, str)
 //   absl::StatusOr<bank::Balance> b = account.Deposit(amount);
 //   account.DepositAsync(amount, [](absl::StatusOr<bank::Balance> b) { ... });
 //   korb::Future<bank::Balance> f = account.DepositAsync(amount);
+//   account.korb_set_selection(korb::SelectionPolicy::kRoundRobin);
 #ifndef KORB_CLIENT_STUB_BASE_H_
 #define KORB_CLIENT_STUB_BASE_H_
 
 #include <functional>
 #include <memory>
-#include "absl/strings/string_view.h"
+#include <optional>
 #include <utility>
-#include <vector>
 
-#include <grpcpp/channel.h>
-#include <grpcpp/client_context.h>
-#include <grpcpp/impl/client_unary_call.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
-#include <grpcpp/impl/rpc_method.h>
-#include <grpcpp/support/client_callback.h>
+#include <grpcpp/support/byte_buffer.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "client/call_options.h"
 #include "client/client.h"
 #include "client/future.h"
+#include "client/internal/invocation.h"
+#include "client/internal/target.h"
+#include "client/policy.h"
 #include "common/ref.h"
-#include "common/sync.h"
 #include "skeletons/method_table.h"
 
 namespace korb {
 
 namespace internal {
 
-// A stub's resolved target: the reference, the channel chosen for it, and the
-// gRPC methods registered on that channel. Immutable once built.
-struct Binding {
-  Ref ref;
-  const InterfaceInfo* interface = nullptr;
-  absl::Status status;  // not OK: every call fails with it
-  std::string object_key;  // korb-object metadata value
-  std::shared_ptr<grpc::Channel> channel;
-  std::vector<grpc::internal::RpcMethod> methods;  // by method index
-};
+// The request message serialized once, for every attempt and replica.
+template <typename Request>
+absl::Status SerializeRequest(const Request& request, grpc::ByteBuffer* bytes) {
+  bool own_buffer = false;
+  grpc::Status status = grpc::SerializationTraits<Request>::Serialize(request, bytes, &own_buffer);
+  if (status.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("request did not serialize: ", status.error_message()));
+}
 
-// Sets up `context` for a call: korb-object, priority, deadline, caller
-// metadata, cancellation. status() reports invalid options (a reserved
-// metadata key, an already cancelled token). Registers the call with the
-// options' cancellation token until destroyed; keeps nothing else of
-// `options`, which may be gone before an asynchronous call completes.
-class CallSetup {
- public:
-  CallSetup(Client& client, const Binding& binding, int method,
-            const CallOptions& options, grpc::ClientContext* context);
-  ~CallSetup();
-  CallSetup(const CallSetup&) = delete;
-  CallSetup& operator=(const CallSetup&) = delete;
-
-  const absl::Status& status() const { return status_; }
-
- private:
-  absl::Status status_;
-  std::shared_ptr<CancellationToken::State> cancellation_;
-  grpc::ClientContext* context_;
-};
-
-// Turns a failed call's grpc::Status and trailing metadata into absl::Status
-// carrying the korb-error kind.
-absl::Status CallFailed(const grpc::Status& status,
-                        const grpc::ClientContext& context);
+template <typename Reply>
+absl::StatusOr<Reply> ParseReply(grpc::ByteBuffer& bytes) {
+  Reply reply;
+  grpc::Status status = grpc::SerializationTraits<Reply>::Deserialize(&bytes, &reply);
+  if (status.ok()) return reply;
+  return absl::InternalError(absl::StrCat("reply did not decode: ", status.error_message()));
+}
 
 }  // namespace internal
 
@@ -95,6 +85,26 @@ class StubBase {
   // OK if the stub can call (valid reference of the right interface).
   const absl::Status& korb_status() const { return binding_->status; }
   Client& korb_client() const { return *client_; }
+  // Where calls start: the forwarded location the Client has cached for
+  // korb_ref() (Client::CachedLocation), else korb_ref() itself.
+  Ref korb_location() const;
+
+  // Replica selection of this stub's calls (a call's CallOptions::selection
+  // wins); unset: ClientOptions::selection. Setters change this stub object
+  // only, not its copies, and are not thread-safe against calls on the same
+  // object: configure a stub before sharing it.
+  void korb_set_selection(SelectionPolicy policy) { config_.selection = policy; }
+  std::optional<SelectionPolicy> korb_selection() const { return config_.selection; }
+  // Replication mode: under Replication::kActive, calls of operations that
+  // are not readonly go to every endpoint at once and complete as
+  // `completion` says (docs/client.md); readonly ones go to one endpoint,
+  // chosen by the selection policy (read one, write all).
+  void korb_set_replication(Replication replication, Completion completion = Completion::kAll) {
+    config_.replication = replication;
+    config_.completion = completion;
+  }
+  Replication korb_replication() const { return config_.replication; }
+  Completion korb_completion() const { return config_.completion; }
 
  protected:
   // Binds to `ref` for `interface`.
@@ -106,15 +116,14 @@ class StubBase {
   absl::StatusOr<Reply> korb_invoke(int method, const Request& request,
                                     const CallOptions& options) const {
     if (!binding_->status.ok()) return binding_->status;
-    grpc::ClientContext context;
-    internal::CallSetup setup(*client_, *binding_, method, options, &context);
-    if (!setup.status().ok()) return setup.status();
-    Reply reply;
-    grpc::Status status = grpc::internal::BlockingUnaryCall<Request, Reply>(
-        binding_->channel.get(), binding_->methods[method], &context, request,
-        &reply);
-    if (!status.ok()) return internal::CallFailed(status, context);
-    return reply;
+    grpc::ByteBuffer bytes;
+    if (absl::Status status = internal::SerializeRequest(request, &bytes); !status.ok()) {
+      return status;
+    }
+    absl::StatusOr<grpc::ByteBuffer> reply =
+        internal::InvokeBlocking(*client_, binding_, config_, method, bytes, options);
+    if (!reply.ok()) return reply.status();
+    return internal::ParseReply<Reply>(*reply);
   }
 
   template <typename Request, typename Reply>
@@ -125,38 +134,19 @@ class StubBase {
       done(binding_->status);
       return;
     }
-    // Owns everything the call touches until its completion callback.
-    struct AsyncCall {
-      grpc::ClientContext context;
-      Request request;
-      Reply reply;
-      std::unique_ptr<internal::CallSetup> setup;
-    };
-    auto call = std::make_unique<AsyncCall>();
-    call->request = request;
-    call->setup = std::make_unique<internal::CallSetup>(
-        *client_, *binding_, method, options, &call->context);
-    if (!call->setup->status().ok()) {
-      done(call->setup->status());
+    grpc::ByteBuffer bytes;
+    if (absl::Status status = internal::SerializeRequest(request, &bytes); !status.ok()) {
+      done(status);
       return;
     }
-    Client* client = client_;
-    client->BeginAsyncCall();
-    AsyncCall* raw = call.release();
-    HappensBefore(raw);  // the completion runs on a gRPC thread
-    grpc::internal::CallbackUnaryCall<Request, Reply>(
-        binding_->channel.get(), binding_->methods[method], &raw->context,
-        &raw->request, &raw->reply,
-        [raw, client, done = std::move(done)](grpc::Status status) {
-          HappensAfter(raw);
-          std::unique_ptr<AsyncCall> owned(raw);
-          if (status.ok()) {
-            done(std::move(owned->reply));
+    internal::InvokeAsync(
+        *client_, binding_, config_, method, std::move(bytes), options,
+        [done = std::move(done)](absl::StatusOr<grpc::ByteBuffer> reply) {
+          if (!reply.ok()) {
+            done(reply.status());
           } else {
-            done(internal::CallFailed(status, owned->context));
+            done(internal::ParseReply<Reply>(*reply));
           }
-          owned.reset();
-          client->EndAsyncCall();
         });
   }
 
@@ -174,6 +164,7 @@ class StubBase {
  private:
   Client* client_;
   std::shared_ptr<const internal::Binding> binding_;
+  internal::StubConfig config_;
 };
 
 // Builds a stub of type `Stub` (a generated XStub) for `ref`, failing with

@@ -99,4 +99,18 @@ void MetricsRecorder::Reset() {
   busy_seconds_ = 0;
 }
 
+void LifecycleCounters::Snapshot(LifecycleStats* stats) const {
+  auto read = [this](Event event) { return counts_[event].load(std::memory_order_relaxed); };
+  stats->incarnations = read(kIncarnated);
+  stats->failed_incarnations = read(kIncarnationFailed);
+  stats->etherealizations = read(kEtherealized);
+  stats->evictions = read(kEvicted);
+  stats->saves = read(kSaved);
+  stats->failed_saves = read(kSaveFailed);
+}
+
+void LifecycleCounters::Reset() {
+  for (std::atomic<uint64_t>& count : counts_) count.store(0, std::memory_order_relaxed);
+}
+
 }  // namespace korb

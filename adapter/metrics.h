@@ -5,11 +5,12 @@
 // executing at once: the average number of calls running, over the time at
 // least one runs.
 //
-// MetricsRecorder is what the adapter updates on every call; AdapterMetrics is
+// MetricsRecorder is what the adapter updates on every call, LifecycleCounters
+// what it updates as servant managers' objects come and go; AdapterMetrics is
 // the snapshot ObjectAdapter::Metrics() returns.
 //
-// Thread-safety: MetricsRecorder is thread-safe; AdapterMetrics is a
-// thread-compatible value.
+// Thread-safety: MetricsRecorder and LifecycleCounters are thread-safe;
+// AdapterMetrics is a thread-compatible value.
 //
 // Usage:
 //   korb::AdapterMetrics m = adapter->Metrics();
@@ -19,6 +20,7 @@
 #define KORB_ADAPTER_METRICS_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -51,6 +53,18 @@ class LatencyHistogram {
   double sum_micros_ = 0;
 };
 
+// What happened to objects a ServantActivator supplies (docs/adapter.md).
+struct LifecycleStats {
+  uint64_t incarnations = 0;         // servants incarnated (state loaded, if persistent)
+  uint64_t failed_incarnations = 0;  // Incarnate() or the state load failed
+  uint64_t etherealizations = 0;     // servants etherealized, for any reason
+  uint64_t evictions = 0;            // of which evicted (idle timeout or active-object cap)
+  uint64_t saves = 0;                // states saved to the state store
+  // Failed saves. Write-through: the call failed and the change was dropped.
+  // Write-back: the object's changes since its incarnation are lost.
+  uint64_t failed_saves = 0;
+};
+
 struct AdapterMetrics {
   uint64_t calls = 0;   // calls answered (run or rejected), since creation or reset
   uint64_t errors = 0;  // of which answered with a non-OK status
@@ -63,6 +77,19 @@ struct AdapterMetrics {
   double tlp = 0;            // Σ i·c_i / (1 − c_0); 0 if no call ran
   absl::Duration busy_time;  // time with at least one servant call executing
   absl::Duration elapsed;    // time since creation or reset
+  LifecycleStats lifecycle;  // since creation or reset
+};
+
+class LifecycleCounters {
+ public:
+  enum Event { kIncarnated, kIncarnationFailed, kEtherealized, kEvicted, kSaved, kSaveFailed };
+
+  void Count(Event event) { counts_[event].fetch_add(1, std::memory_order_relaxed); }
+  void Snapshot(LifecycleStats* stats) const;
+  void Reset();
+
+ private:
+  std::array<std::atomic<uint64_t>, kSaveFailed + 1> counts_{};
 };
 
 class MetricsRecorder {

@@ -546,6 +546,7 @@ absl::Status ObjectAdapter::Shutdown(absl::Duration grace) {
 AdapterMetrics ObjectAdapter::Metrics() const {
   AdapterMetrics metrics;
   metrics_.Snapshot(&metrics);
+  lifecycle_counts_.Snapshot(&metrics.lifecycle);
   std::vector<ThreadingPolicy*> policies;
   {
     ReaderMutexLock lock(&mu_);
@@ -571,6 +572,9 @@ AdapterMetrics ObjectAdapter::Metrics() const {
   return metrics;
 }
 
-void ObjectAdapter::ResetMetrics() { metrics_.Reset(); }
+void ObjectAdapter::ResetMetrics() {
+  metrics_.Reset();
+  lifecycle_counts_.Reset();
+}
 
 }  // namespace korb

@@ -320,6 +320,7 @@ class ObjectAdapter {
   const AdapterOptions options_;
   const std::string instance_tag_;
   MetricsRecorder metrics_;
+  LifecycleCounters lifecycle_counts_;
   ReplyCache reply_cache_;
   // Calls in flight, as in_flight_, readable without the lock.
   std::atomic<int> load_{0};

@@ -114,8 +114,10 @@ absl::Status ObjectAdapter::EnsureIncarnated(ActiveObject& object) {
       object.persistent = persistent;
       object.ready_interface.store(object.interface, std::memory_order_release);
       object.phase = Phase::kReady;
+      lifecycle_counts_.Count(LifecycleCounters::kIncarnated);
       return absl::OkStatus();
     }
+    lifecycle_counts_.Count(LifecycleCounters::kIncarnationFailed);
     object.phase = Phase::kFailed;
     object.failure = servant.status();
   }
@@ -161,15 +163,16 @@ void ObjectAdapter::PostInvoke(ActiveObject& object, absl::string_view method_pa
 
 absl::Status ObjectAdapter::SaveState(ActiveObject& object) {
   MutexLock lock(&object.save_mu);
-  std::string state;
+  absl::Status saved;
   try {
-    state = object.persistent->SaveState();
+    saved = options_.persistence.store->Save(object.id, object.persistent->SaveState());
   } catch (const std::exception& e) {
-    return Threw("SaveState()", e.what());
+    saved = Threw("SaveState()", e.what());
   } catch (...) {
-    return Threw("SaveState()", "non-standard exception");
+    saved = Threw("SaveState()", "non-standard exception");
   }
-  return options_.persistence.store->Save(object.id, state);
+  lifecycle_counts_.Count(saved.ok() ? LifecycleCounters::kSaved : LifecycleCounters::kSaveFailed);
+  return saved;
 }
 
 void ObjectAdapter::DropUnsavedState(ActiveObject& object) {
@@ -224,6 +227,8 @@ void ObjectAdapter::Etherealize(const std::shared_ptr<ActiveObject>& object,
     }
   }
   if (servant != nullptr) {
+    lifecycle_counts_.Count(LifecycleCounters::kEtherealized);
+    if (reason == EtherealizeReason::kEvicted) lifecycle_counts_.Count(LifecycleCounters::kEvicted);
     try {
       object->activator->Etherealize(object->id, servant, reason);
     } catch (const std::exception& e) {

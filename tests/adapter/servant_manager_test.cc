@@ -183,6 +183,10 @@ TEST_F(ServantManagerTest, FailedIncarnationAnswersEveryWaiter) {
   EXPECT_THAT(stub.Echo(Text("again")), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(activator_->incarnations(), 2) << "a failed incarnation was retained";
   EXPECT_EQ(activator_->etherealizations(), 0) << "nothing was incarnated";
+  const LifecycleStats lifecycle = adapter_->Metrics().lifecycle;
+  EXPECT_EQ(lifecycle.incarnations, 0u);
+  EXPECT_EQ(lifecycle.failed_incarnations, 2u);
+  EXPECT_EQ(lifecycle.etherealizations, 0u);
 }
 
 // Incarnated objects stay; Deactivate() and Shutdown() etherealize them.
@@ -259,6 +263,10 @@ TEST_F(ServantManagerTest, CapEvictsLeastRecentlyUsed) {
   EXPECT_TRUE(adapter_->IsActive("c"));
   EXPECT_EQ(adapter_->Metrics().active_objects, 2u);
   EXPECT_THAT(activator_->log(), ::testing::Contains("etherealize b evicted"));
+  const LifecycleStats lifecycle = adapter_->Metrics().lifecycle;
+  EXPECT_EQ(lifecycle.incarnations, 3u);
+  EXPECT_EQ(lifecycle.etherealizations, 1u);
+  EXPECT_EQ(lifecycle.evictions, 1u);
 }
 
 // The cap never evicts an object with a call in flight: it is exceeded
@@ -423,6 +431,12 @@ TEST_F(ServantManagerTest, FailedSaveDropsTheChange) {
   absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(Text("x"));
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->text(), "2") << "the unsaved change survived";
+  const LifecycleStats lifecycle = adapter_->Metrics().lifecycle;
+  EXPECT_EQ(lifecycle.saves, 2u);
+  EXPECT_EQ(lifecycle.failed_saves, 1u);
+  EXPECT_EQ(lifecycle.incarnations, 2u);
+  EXPECT_EQ(lifecycle.etherealizations, 1u);
+  EXPECT_EQ(lifecycle.evictions, 0u) << "a failed save is not an eviction";
 }
 
 // Write-back: nothing is saved per call; etherealization saves the state,

@@ -2,6 +2,7 @@
 // processes: lifespan_server runs twice on one port (the first killed with
 // SIGKILL), and this test calls the references the first one printed.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <string>
 #include <vector>
@@ -86,25 +87,27 @@ TEST(LifespanEndToEnd, PersistentReferencesSurviveRestartTransientOnesDoNot) {
   EXPECT_EQ(second->persistent_ref, first->persistent_ref);
   EXPECT_NE(second->transient_ref, first->transient_ref) << "a new instance tag was expected";
 
-  {
-  Client client;
-  absl::StatusOr<korbtest::EchoReply> stale = CallEcho(client, first->transient_ref);
-  EXPECT_THAT(stale, StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_EQ(ErrorKindOf(stale.status()), ErrorKind::kObjectNotExist) << stale.status();
+  {  // the client goes before the server: see the SIGTERM below
+    Client client;
+    absl::StatusOr<korbtest::EchoReply> stale = CallEcho(client, first->transient_ref);
+    EXPECT_THAT(stale, StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_EQ(ErrorKindOf(stale.status()), ErrorKind::kObjectNotExist) << stale.status();
 
-  absl::StatusOr<korbtest::EchoReply> survived = CallEcho(client, first->persistent_ref);
-  ASSERT_THAT(survived, IsOk());
-  EXPECT_EQ(survived->object_id(), "obj-1");
-  // Stale transient calls never reach the activator, so this is the new
-  // process's first incarnation.
-  EXPECT_EQ(survived->text(), Origin(second->process, 1));
+    absl::StatusOr<korbtest::EchoReply> survived = CallEcho(client, first->persistent_ref);
+    ASSERT_THAT(survived, IsOk());
+    EXPECT_EQ(survived->object_id(), "obj-1");
+    // Stale transient calls never reach the activator, so this is the new
+    // process's first incarnation.
+    EXPECT_EQ(survived->text(), Origin(second->process, 1));
 
-  // The new transient reference works, as a reference from the new instance.
-  absl::StatusOr<korbtest::EchoReply> fresh = CallEcho(client, second->transient_ref);
-  ASSERT_THAT(fresh, IsOk());
-  EXPECT_EQ(fresh->text(), Origin(second->process, 2));
+    // The new transient reference works, as a reference from the new instance.
+    absl::StatusOr<korbtest::EchoReply> fresh = CallEcho(client, second->transient_ref);
+    ASSERT_THAT(fresh, IsOk());
+    EXPECT_EQ(fresh->text(), Origin(second->process, 2));
   }
 
+  // A clean shutdown. (With a Client that called this server still alive,
+  // the server's shutdown took its whole 5 s grace period.)
   int status = second->process.Kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
 }

@@ -218,7 +218,7 @@ using CallFn = std::function<bool(uint64_t key)>;
 using KeyFn = std::function<uint64_t(std::mt19937_64&)>;
 
 struct System {
-  std::string system, config;       // "korb"/"grpc", e.g. "write_back/hot"
+  std::string system, config;         // "korb"/"grpc", e.g. "write_back/hot"
   std::function<CallFn()> make_call;  // one per client thread
   KeyFn next_key;
 };
@@ -244,8 +244,8 @@ System GrpcSystem(std::string config, const GrpcServer& server, Op op, KeyFn nex
   std::shared_ptr<grpc::Channel> channel = server.channel;
   return {"grpc", std::move(config),
           [channel, op]() -> CallFn {
-            auto stub = std::shared_ptr<activation::Counter::Stub>(
-                activation::Counter::NewStub(channel));
+            auto stub =
+                std::shared_ptr<activation::Counter::Stub>(activation::Counter::NewStub(channel));
             return [stub, op](uint64_t key) {
               grpc::ClientContext context;
               activation::CounterValue reply;
@@ -300,7 +300,9 @@ void Measure(const System& system, int clients, double seconds, Sample* sample) 
   sample->seconds += absl::ToDoubleSeconds(absl::Now() - start);
   for (std::thread& t : threads) t.join();
   if (failed) Die(absl::StrCat("a call failed: ", system.system, "/", system.config));
-  for (auto& l : latencies) sample->latencies_us.insert(sample->latencies_us.end(), l.begin(), l.end());
+  for (auto& l : latencies) {
+    sample->latencies_us.insert(sample->latencies_us.end(), l.begin(), l.end());
+  }
 }
 
 struct Row {
@@ -315,8 +317,8 @@ double Percentile(const std::vector<double>& sorted, double q) {
 }
 
 // Measures `systems` in interleaved rounds and prints a row for each.
-std::vector<Row> RunGroup(const std::string& group, const std::vector<System>& systems,
-                          int clients, double seconds) {
+std::vector<Row> RunGroup(const std::string& group, const std::vector<System>& systems, int clients,
+                          double seconds) {
   std::vector<Sample> samples(systems.size());
   for (int round = 0; round < kRounds; ++round) {
     for (size_t i = 0; i < systems.size(); ++i) {
@@ -328,13 +330,18 @@ std::vector<Row> RunGroup(const std::string& group, const std::vector<System>& s
   for (size_t k = 0; k < systems.size(); ++k) {
     std::vector<double>& all = samples[k].latencies_us;
     std::sort(all.begin(), all.end());
-    Row row{group, systems[k].system, systems[k].config, clients,
-            all.size() / samples[k].seconds, Percentile(all, 0.5), Percentile(all, 0.99)};
+    Row row{group,
+            systems[k].system,
+            systems[k].config,
+            clients,
+            all.size() / samples[k].seconds,
+            Percentile(all, 0.5),
+            Percentile(all, 0.99)};
     std::cout << absl::StrFormat(
                      "{\"group\":\"%s\",\"system\":\"%s\",\"config\":\"%s\",\"clients\":%d,"
                      "\"calls\":%d,\"calls_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f}",
-                     row.group, row.system, row.config, row.clients, all.size(),
-                     row.calls_per_s, row.p50_us, row.p99_us)
+                     row.group, row.system, row.config, row.clients, all.size(), row.calls_per_s,
+                     row.p50_us, row.p99_us)
               << std::endl;
     rows.push_back(row);
   }
@@ -342,12 +349,13 @@ std::vector<Row> RunGroup(const std::string& group, const std::vector<System>& s
 }
 
 void PrintRatio(const Row& korb, const Row& grpc) {
-  std::cout << absl::StrFormat(
-                   "{\"group\":\"%s\",\"system\":\"ratio\",\"config\":\"%s\",\"versus\":\"grpc/%s\","
-                   "\"throughput_ratio\":%.3f,\"p50_ratio\":%.3f}",
-                   korb.group, korb.config, grpc.config, korb.calls_per_s / grpc.calls_per_s,
-                   korb.p50_us / grpc.p50_us)
-            << std::endl;
+  std::cout
+      << absl::StrFormat(
+             "{\"group\":\"%s\",\"system\":\"ratio\",\"config\":\"%s\",\"versus\":\"grpc/%s\","
+             "\"throughput_ratio\":%.3f,\"p50_ratio\":%.3f}",
+             korb.group, korb.config, grpc.config, korb.calls_per_s / grpc.calls_per_s,
+             korb.p50_us / grpc.p50_us)
+      << std::endl;
 }
 
 // Heap bytes in use (all arenas).
@@ -403,7 +411,8 @@ int main(int argc, char** argv) {
   const Flags flags = *parsed;
   std::string dir = flags.dir;
   if (dir.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "activation_bench_XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "activation_bench_XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) Die("cannot create a temporary directory");
     dir = pattern;
   }
@@ -434,9 +443,9 @@ int main(int argc, char** argv) {
                                  std::pair{"memory", std::shared_ptr<korb::StateStore>(memory)},
                                  std::pair{"sqlite", sqlite}}) {
       korb::ObjectAdapter* adapter =
-          MakeAdapter(absl::StrCat("activation_", config),
-                      {.threading = pool, .max_active_objects = kActivationCap,
-                       .persistence = {.store = store}});
+          MakeAdapter(absl::StrCat("activation_", config), {.threading = pool,
+                                                            .max_active_objects = kActivationCap,
+                                                            .persistence = {.store = store}});
       raw.push_back(StartGrpc(store));
       for (int s = 0; s < 2; ++s) {
         auto* counter = next.emplace_back(std::make_unique<std::atomic<uint64_t>>(0)).get();
@@ -456,10 +465,13 @@ int main(int argc, char** argv) {
     std::shared_ptr<korb::StateStore> back = PreloadedSqlite(dir + "/steady_wb.db", n);
     std::unique_ptr<GrpcServer> raw = StartGrpc(PreloadedSqlite(dir + "/steady_raw.db", n));
     korb::ObjectAdapter* wt = MakeAdapter(
-        "steady_wt", {.threading = pool, .max_active_objects = kSteadyCap,
-                      .persistence = {.store = through, .mode = korb::PersistenceMode::kWriteThrough}});
+        "steady_wt",
+        {.threading = pool,
+         .max_active_objects = kSteadyCap,
+         .persistence = {.store = through, .mode = korb::PersistenceMode::kWriteThrough}});
     korb::ObjectAdapter* wb = MakeAdapter(
-        "steady_wb", {.threading = pool, .max_active_objects = kSteadyCap,
+        "steady_wb", {.threading = pool,
+                      .max_active_objects = kSteadyCap,
                       .persistence = {.store = back, .mode = korb::PersistenceMode::kWriteBack}});
     KeyFn uniform = [n](std::mt19937_64& r) { return r() % n; };
     KeyFn hot = [n](std::mt19937_64& r) { return r() % 10 < 9 ? r() % kHotSet : r() % n; };
@@ -479,9 +491,10 @@ int main(int argc, char** argv) {
     std::vector<System> systems;
     for (auto [config, threading] :
          {std::pair{"thread_per_object", korb::ThreadingOptions::ThreadPerObject()},
-          std::pair{"pool_serialized", korb::ThreadingOptions::SerializedPool(flags.pool_threads)}}) {
-      korb::ObjectAdapter* adapter = OrDie(server->CreateAdapter(
-          absl::StrCat("threading_", config), {.threading = threading}));
+          std::pair{"pool_serialized",
+                    korb::ThreadingOptions::SerializedPool(flags.pool_threads)}}) {
+      korb::ObjectAdapter* adapter = OrDie(
+          server->CreateAdapter(absl::StrCat("threading_", config), {.threading = threading}));
       for (int i = 0; i < kThreadingObjects; ++i) {
         OrDie(adapter->Activate(Id(i), std::make_shared<CounterImpl>()));
       }
@@ -530,8 +543,7 @@ int main(int argc, char** argv) {
     if (k.system != "korb") continue;
     for (const Row& g : rows) {
       if (g.system != "grpc" || g.group != k.group) continue;
-      bool same = g.group == "threading" ||
-                  (g.group == "activation" && g.config == k.config) ||
+      bool same = g.group == "threading" || (g.group == "activation" && g.config == k.config) ||
                   (g.group == "steady" &&
                    g.config.substr(g.config.find('/')) == k.config.substr(k.config.find('/')));
       if (same) PrintRatio(k, g);

@@ -14,9 +14,9 @@ absl::StatusOr<HostedBank> HostBank(korb::ObjectServer& server, const BankConfig
   if (config.db_path.empty()) {
     hosted.store = std::make_shared<korb::MemoryStateStore>();
   } else {
-    ASSIGN_OR_RETURN(std::unique_ptr<korb::SqliteStateStore> sqlite,
-                     korb::SqliteStateStore::Open(config.db_path,
-                                                  {.synchronous = config.synchronous}));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<korb::SqliteStateStore> sqlite,
+        korb::SqliteStateStore::Open(config.db_path, {.synchronous = config.synchronous}));
     hosted.store = std::move(sqlite);
   }
   korb::AdapterOptions options;

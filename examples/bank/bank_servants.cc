@@ -133,15 +133,15 @@ absl::StatusOr<korb::ObjectRef> BankImpl::Open(korb::CallContext& context, const
     id = absl::StrCat(kAccountIdPrefix, next);
     AccountState state;
     state.set_owner(owner.name());
-    // Both or neither: a crash never leaves a counter that points back at a
-    // saved account, nor an account the counter will hand out again.
-    if (absl::Status saved = store_->SaveAll(
-            {{std::string(kNextAccountKey), absl::StrCat(next + 1)}, {id, state.SerializeAsString()}});
-        !saved.ok()) {
-      return saved;
-    }
+    // Both rows or neither: whatever a crash interrupts, the counter never
+    // hands out an id that already has an account.
+    const std::pair<std::string, std::string> rows[] = {
+        {std::string(kNextAccountKey), absl::StrCat(next + 1)}, {id, state.SerializeAsString()}};
+    if (absl::Status saved = store_->SaveAll(rows); !saved.ok()) return saved;
   }
-  return context.adapter()->CreateReference(id, AccountServant::korb_static_interface().name).ToProto();
+  return context.adapter()
+      ->CreateReference(id, AccountServant::korb_static_interface().name)
+      .ToProto();
 }
 
 }  // namespace bank

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <iostream>
 #include <cstdint>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -114,10 +114,10 @@ void CrashBetweenSaveAndReplyThenRetry(bool record_request_ids, int64_t* balance
     ASSERT_THAT(account.Deposit(Cents(200), {.timeout = kCallTimeout}), IsOk());
     // One attempt: the server dies before answering, so the outcome is
     // unknown to this client.
-    EXPECT_THAT(account.Deposit(Cents(400), {.timeout = kCallTimeout,
-                                             .max_attempts = 1,
-                                             .request_id = "deposit-3"}),
-                StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_THAT(
+        account.Deposit(Cents(400),
+                        {.timeout = kCallTimeout, .max_attempts = 1, .request_id = "deposit-3"}),
+        StatusIs(absl::StatusCode::kUnavailable));
   }
   // It dies by itself, from its fault hook, not by this test.
   ASSERT_THAT(first->process->Wait(absl::Seconds(30)), IsOk())
@@ -172,7 +172,7 @@ struct Ledger {
   std::vector<int64_t> acknowledged ABSL_GUARDED_BY(mu);
   std::vector<int64_t> unknown ABSL_GUARDED_BY(mu);
   int64_t acknowledged_calls ABSL_GUARDED_BY(mu) = 0;
-  int64_t failed_attempts ABSL_GUARDED_BY(mu) = 0;  // attempts that ended in an error
+  int64_t failed_attempts ABSL_GUARDED_BY(mu) = 0;      // attempts that ended in an error
   std::vector<std::string> errors ABSL_GUARDED_BY(mu);  // non-transient: the test fails
 };
 
@@ -198,10 +198,12 @@ void DepositLoop(int thread, const std::vector<ObjectRef>& accounts, const std::
     absl::Time give_up = absl::InfiniteFuture();
     bool acknowledged = false;
     while (true) {
-      if (stop.load() && give_up == absl::InfiniteFuture()) give_up = absl::Now() + absl::Seconds(60);
+      if (stop.load() && give_up == absl::InfiniteFuture()) {
+        give_up = absl::Now() + absl::Seconds(60);
+      }
       if (absl::Now() > give_up) break;
-      absl::StatusOr<bank::Balance> balance = stubs[index].Deposit(
-          Cents(cents), {.timeout = kCallTimeout, .request_id = request_id});
+      absl::StatusOr<bank::Balance> balance =
+          stubs[index].Deposit(Cents(cents), {.timeout = kCallTimeout, .request_id = request_id});
       if (balance.ok()) {
         acknowledged = true;
         break;
@@ -253,9 +255,9 @@ TEST(BankCrashEndToEnd, SigkillMidRunLosesNoAcknowledgedDepositAndAppliesNoneTwi
   const std::string dir = MakeTempDir();
   ASSERT_FALSE(dir.empty());
   // synchronous=normal: a commit survives SIGKILL (not a power loss).
-  std::vector<std::string> argv = {KORB_BANK_SERVER, "--db",      dir + "/bank.db", "--sync",
-                                   "normal",         "--max-active", "8",           "--threads",
-                                   "4"};
+  std::vector<std::string> argv = {KORB_BANK_SERVER, "--db",      dir + "/bank.db",
+                                   "--sync",         "normal",    "--max-active",
+                                   "8",              "--threads", "4"};
   std::vector<std::string> first_argv = argv;
   first_argv.insert(first_argv.end(), {"--listen", "127.0.0.1:0"});
   absl::StatusOr<Server> server = StartServer(first_argv);

@@ -45,8 +45,7 @@ absl::Status Serve(const Flags& flags) {
 
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
-  ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
-                   korb::ObjectServer::Start(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server, korb::ObjectServer::Start(options));
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
   if (flags.kill_at_deposit > 0) {
     auto deposits = std::make_shared<std::atomic<int>>(0);

@@ -75,7 +75,8 @@ void RunBankFlow(const std::string& bank_ref, std::vector<ObjectRef>* opened = n
 // Reads the balance of `ref`, or -1 with a test failure.
 int64_t BalanceOf(Client& client, const ObjectRef& ref) {
   bank::AccountStub account(client, ref);
-  absl::StatusOr<bank::Balance> balance = account.GetBalance(Empty(), {.timeout = absl::Seconds(30)});
+  absl::StatusOr<bank::Balance> balance =
+      account.GetBalance(Empty(), {.timeout = absl::Seconds(30)});
   EXPECT_THAT(balance, IsOk()) << ref.id();
   return balance.ok() ? balance->cents() : -1;
 }

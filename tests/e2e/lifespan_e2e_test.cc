@@ -34,7 +34,8 @@ struct Server {
 };
 
 absl::StatusOr<Server> StartServer(const std::string& listen) {
-  absl::StatusOr<Subprocess> process = Subprocess::Start({KORB_LIFESPAN_SERVER, "--listen", listen});
+  absl::StatusOr<Subprocess> process =
+      Subprocess::Start({KORB_LIFESPAN_SERVER, "--listen", listen});
   if (!process.ok()) return process.status();
   absl::StatusOr<std::string> transient = process->ReadLine(kStartTimeout);
   if (!transient.ok()) {

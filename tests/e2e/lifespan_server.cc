@@ -64,8 +64,7 @@ absl::Status Serve(const std::string& listen) {
 
   korb::ObjectServerOptions options;
   options.listen = {listen};
-  ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
-                   korb::ObjectServer::Start(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server, korb::ObjectServer::Start(options));
   auto activator = std::make_shared<Activator>();
   const absl::string_view type = korbtest::EchoServant::korb_static_interface().name;
   for (auto [name, lifespan] : {std::pair{"transient", korb::Lifespan::kTransient},

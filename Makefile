@@ -26,7 +26,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 bench: build
-	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench
+	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench
 
 clean:
 	@rm -rf $(BUILD_DIR)

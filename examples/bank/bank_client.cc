@@ -1,15 +1,19 @@
 // bank_client: opens two accounts at a bank, moves money between them, and
-// prints the balances.
+// prints the balances; or shows the owner and balance of given accounts.
 //
 //   bank_client <bank reference>
+//   bank_client --show <account reference>...
 //
-// The reference is what bank_server prints, e.g.
-// korb://127.0.0.1:40123/bank/main?type=bank.Bank
+// The bank reference is what bank_server prints, e.g.
+// korb://127.0.0.1:40123/bank/main?type=bank.Bank; account references are
+// what the first form prints after "opened " (they stay valid across
+// restarts of a bank_server on the same address and database).
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "bank/bank.korb.h"
 #include "client/client.h"
@@ -71,14 +75,31 @@ absl::Status Run(const char* bank_ref) {
   return absl::OkStatus();
 }
 
+absl::Status Show(const std::vector<std::string>& account_refs) {
+  korb::Client client;
+  for (const std::string& ref : account_refs) {
+    ASSIGN_OR_RETURN(bank::AccountStub account, korb::MakeStub<bank::AccountStub>(client, ref));
+    ASSIGN_OR_RETURN(bank::Owner owner, account.GetOwner(korb::Empty()));
+    ASSIGN_OR_RETURN(bank::Balance balance, account.GetBalance(korb::Empty()));
+    std::cout << owner.name() << ": " << Dollars(balance.cents()) << "\n";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: bank_client <bank reference>" << std::endl;
+  absl::Status status;
+  if (argc >= 3 && std::string(argv[1]) == "--show") {
+    status = Show(std::vector<std::string>(argv + 2, argv + argc));
+  } else if (argc == 2 && argv[1][0] != '-') {
+    status = Run(argv[1]);
+  } else {
+    std::cerr << "usage: bank_client <bank reference>\n"
+                 "       bank_client --show <account reference>..."
+              << std::endl;
     return EXIT_FAILURE;
   }
-  absl::Status status = Run(argv[1]);
   if (!status.ok()) {
     std::cerr << "bank_client: " << status << std::endl;
     return EXIT_FAILURE;

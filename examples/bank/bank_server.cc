@@ -1,10 +1,27 @@
-// bank_server: hosts a Bank object and the Accounts it opens.
+// bank_server: hosts a Bank object and the Accounts it opens, keeping the
+// accounts in a SQLite database and in memory only while they are used.
 //
-//   bank_server [--listen HOST:PORT] [--threads N | --inline]
+//   bank_server [--listen HOST:PORT] [--db PATH] [--write-back]
+//               [--sync full|normal|off] [--max-active N] [--threads N | --inline]
+//
+//   --listen      where to listen (default 127.0.0.1:0, a free port). Give a
+//                 fixed port for references that survive restarts.
+//   --db          the SQLite database file (created if missing). Without it
+//                 the accounts live in memory and die with the process.
+//   --write-back  save an account when it is evicted or at shutdown, not
+//                 after every change (a crash loses unsaved changes).
+//   --sync        SQLite's synchronous setting (default full: an
+//                 acknowledged change survives a power loss; normal: it
+//                 survives a process crash).
+//   --max-active  accounts kept in memory at most (default 1000; 0: no cap).
+//   --threads N   a shared pool of N workers (default 8); --inline runs
+//                 calls on gRPC's threads.
 //
 // Prints the bank's reference on the first line of standard output, then
-// serves until SIGINT or SIGTERM. The bank is also the default object of its
-// interface, so a plain gRPC client can call bank.Bank/Open without Korb.
+// serves until SIGINT or SIGTERM. The adapter's lifespan is persistent, so
+// the bank's and the accounts' references stay valid across a restart on the
+// same --listen address and --db file. The bank is also the default object
+// of its interface, so a plain gRPC client can call bank.Bank/Open.
 #include <signal.h>
 
 #include <cstdlib>
@@ -14,33 +31,57 @@
 
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
-#include "bank/bank_servants.h"
+#include "bank/bank_app.h"
 #include "common/status_macros.h"
 
 namespace {
 
+constexpr char kUsage[] =
+    "usage: bank_server [--listen HOST:PORT] [--db PATH] [--write-back] "
+    "[--sync full|normal|off] [--max-active N] [--threads N | --inline]";
+
 struct Flags {
   std::string listen = "127.0.0.1:0";
-  korb::ThreadingOptions threading;
+  bank::BankConfig bank;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  using Synchronous = korb::SqliteStateStoreOptions::Synchronous;
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--listen" && i + 1 < argc) {
+    bool has_value = i + 1 < argc;
+    if (arg == "--listen" && has_value) {
       flags.listen = argv[++i];
-    } else if (arg == "--threads" && i + 1 < argc) {
+    } else if (arg == "--db" && has_value) {
+      flags.bank.db_path = argv[++i];
+    } else if (arg == "--write-back") {
+      flags.bank.mode = korb::PersistenceMode::kWriteBack;
+    } else if (arg == "--sync" && has_value) {
+      std::string value = argv[++i];
+      if (value == "full") {
+        flags.bank.synchronous = Synchronous::kFull;
+      } else if (value == "normal") {
+        flags.bank.synchronous = Synchronous::kNormal;
+      } else if (value == "off") {
+        flags.bank.synchronous = Synchronous::kOff;
+      } else {
+        return absl::InvalidArgumentError("--sync takes full, normal or off");
+      }
+    } else if (arg == "--max-active" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &flags.bank.max_active)) {
+        return absl::InvalidArgumentError("--max-active needs a number");
+      }
+    } else if (arg == "--threads" && has_value) {
       int threads;
       if (!absl::SimpleAtoi(argv[++i], &threads) || threads <= 0) {
         return absl::InvalidArgumentError("--threads needs a positive number");
       }
-      flags.threading = korb::ThreadingOptions::SharedPool(threads);
+      flags.bank.threading = korb::ThreadingOptions::SharedPool(threads);
     } else if (arg == "--inline") {
-      flags.threading = korb::ThreadingOptions::Inline();
+      flags.bank.threading = korb::ThreadingOptions::Inline();
     } else {
-      return absl::InvalidArgumentError("usage: bank_server [--listen HOST:PORT] "
-                                        "[--threads N | --inline]");
+      return absl::InvalidArgumentError(kUsage);
     }
   }
   return flags;
@@ -59,15 +100,14 @@ absl::Status Serve(const Flags& flags) {
   options.listen = {flags.listen};
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
-  ASSIGN_OR_RETURN(korb::ObjectAdapter * adapter,
-                   server->CreateAdapter("bank", {.threading = flags.threading}));
-  ASSIGN_OR_RETURN(korb::Ref bank, adapter->Activate("main", std::make_shared<bank::BankImpl>()));
-  RETURN_IF_ERROR(adapter->SetDefaultObject("main"));
-  std::cout << bank << std::endl;
+  ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
+  std::cout << bank.bank_ref << std::endl;
 
   int signal = 0;
   sigwait(&signals, &signal);
   std::cerr << "bank_server: signal " << signal << ", shutting down" << std::endl;
+  // Shutdown etherealizes every active account; with --write-back that is
+  // when their changes are saved.
   server->Shutdown();
   return absl::OkStatus();
 }

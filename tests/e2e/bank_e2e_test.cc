@@ -1,15 +1,20 @@
 // The bank flow end to end: over TCP between separate processes (the
 // bank_server and bank_client binaries, and this test as a client of
-// bank_server), and in one process.
+// bank_server), and in one process; accounts kept in SQLite across a server
+// restart, and only the touched ones in memory.
 #include <signal.h>
+#include <stdlib.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adapter/object_server.h"
 #include "bank/bank.korb.h"
+#include "bank/bank_app.h"
 #include "bank/bank_servants.h"
 #include "client/client.h"
+#include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -30,8 +35,16 @@ bank::Amount Cents(int64_t cents) {
   return amount;
 }
 
+// A fresh directory for a test's database.
+std::string MakeTempDir() {
+  std::string pattern = ::testing::TempDir() + "/korb_bank_XXXXXX";
+  char* dir = mkdtemp(pattern.data());
+  return dir == nullptr ? std::string() : std::string(dir);
+}
+
 // Opens two accounts through `bank_ref`, moves money, checks every result.
-void RunBankFlow(const std::string& bank_ref) {
+// Returns the accounts' references through `opened` if given.
+void RunBankFlow(const std::string& bank_ref, std::vector<ObjectRef>* opened = nullptr) {
   Client client;
   absl::StatusOr<bank::BankStub> bank = MakeStub<bank::BankStub>(client, bank_ref);
   ASSERT_THAT(bank, IsOk());
@@ -56,6 +69,16 @@ void RunBankFlow(const std::string& bank_ref) {
   EXPECT_THAT(bob.Deposit(Cents(-1)), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(alice.GetBalance(Empty())->cents(), 7000);
   EXPECT_EQ(bob.GetBalance(Empty())->cents(), 3000);
+  if (opened != nullptr) *opened = {*alice_ref, *bob_ref};
+}
+
+// Reads the balance of `ref`, or -1 with a test failure.
+int64_t BalanceOf(Client& client, const ObjectRef& ref) {
+  bank::AccountStub account(client, ref);
+  absl::StatusOr<bank::Balance> balance =
+      account.GetBalance(Empty(), {.timeout = absl::Seconds(30)});
+  EXPECT_THAT(balance, IsOk()) << ref.id();
+  return balance.ok() ? balance->cents() : -1;
 }
 
 TEST(BankEndToEnd, SeparateProcessesOverTcp) {
@@ -97,14 +120,116 @@ TEST(BankEndToEnd, SeparateProcessesOverTcp) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
 }
 
+// bank_server on a SQLite file in write-back mode: a clean shutdown
+// (SIGTERM) saves the accounts in memory, and a new server on the same
+// address and file serves the old references with the old balances.
+TEST(BankEndToEnd, AccountsSurviveRestartOnTheSameDatabase) {
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
+  std::vector<std::string> argv = {KORB_BANK_SERVER, "--db", dir + "/bank.db", "--write-back"};
+  std::vector<std::string> first_argv = argv;
+  first_argv.insert(first_argv.end(), {"--listen", "127.0.0.1:0"});
+  absl::StatusOr<Subprocess> first = Subprocess::Start(first_argv);
+  ASSERT_THAT(first, IsOk());
+  absl::StatusOr<std::string> ref = first->ReadLine(absl::Seconds(60));
+  ASSERT_THAT(ref, IsOk()) << "bank_server printed no reference";
+  std::vector<ObjectRef> accounts;
+  RunBankFlow(*ref, &accounts);
+  ASSERT_EQ(accounts.size(), 2u);
+  int status = first->Kill(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+
+  absl::StatusOr<Ref> parsed = Ref::Parse(*ref);
+  ASSERT_THAT(parsed, IsOk());
+  argv.insert(argv.end(), {"--listen", parsed->endpoints().front().ToString()});
+  absl::StatusOr<Subprocess> second = Subprocess::Start(argv);
+  ASSERT_THAT(second, IsOk());
+  absl::StatusOr<std::string> second_ref = second->ReadLine(absl::Seconds(60));
+  ASSERT_THAT(second_ref, IsOk()) << "restarted bank_server printed no reference";
+  EXPECT_EQ(*second_ref, *ref) << "a persistent adapter's references are stable";
+
+  Client client;
+  EXPECT_EQ(BalanceOf(client, accounts[0]), 7000);
+  EXPECT_EQ(BalanceOf(client, accounts[1]), 3000);
+  // Ids continue from the stored counter: no collision with the old accounts.
+  absl::StatusOr<bank::BankStub> bank = MakeStub<bank::BankStub>(client, *second_ref);
+  ASSERT_THAT(bank, IsOk());
+  bank::Owner owner;
+  owner.set_name("carol");
+  absl::StatusOr<ObjectRef> carol = bank->Open(owner);
+  ASSERT_THAT(carol, IsOk());
+  EXPECT_NE(carol->id(), accounts[0].id());
+  EXPECT_NE(carol->id(), accounts[1].id());
+  EXPECT_EQ(BalanceOf(client, *carol), 0);
+}
+
 TEST(BankEndToEnd, InProcess) {
   absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
   ASSERT_THAT(server, IsOk());
-  absl::StatusOr<ObjectAdapter*> adapter = (*server)->CreateAdapter("bank");
-  ASSERT_THAT(adapter, IsOk());
-  absl::StatusOr<Ref> bank = (*adapter)->Activate("main", std::make_shared<bank::BankImpl>());
+  absl::StatusOr<bank::HostedBank> bank = bank::HostBank(**server, {});
   ASSERT_THAT(bank, IsOk());
-  RunBankFlow(bank->ToString());
+  RunBankFlow(bank->bank_ref.ToString());
+}
+
+// Open() only writes a row; an account is incarnated by its first call, and
+// with a cap of 2 at most 2 accounts are in memory; an evicted account comes
+// back from SQLite with its balance.
+TEST(BankEndToEnd, OnlyTouchedAccountsAreInMemory) {
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
+  ASSERT_THAT(server, IsOk());
+  absl::StatusOr<bank::HostedBank> hosted =
+      bank::HostBank(**server, {.db_path = dir + "/bank.db", .max_active = 2});
+  ASSERT_THAT(hosted, IsOk());
+  Client client;
+  absl::StatusOr<bank::BankStub> bank = MakeStub<bank::BankStub>(client, hosted->bank_ref);
+  ASSERT_THAT(bank, IsOk());
+  std::vector<ObjectRef> accounts;
+  for (int i = 0; i < 5; ++i) {
+    bank::Owner owner;
+    owner.set_name("owner");
+    absl::StatusOr<ObjectRef> opened = bank->Open(owner);
+    ASSERT_THAT(opened, IsOk());
+    accounts.push_back(*opened);
+    EXPECT_FALSE(hosted->adapter->IsActive(opened->id())) << opened->id();
+  }
+  absl::StatusOr<size_t> rows = hosted->store->Size();
+  ASSERT_THAT(rows, IsOk());
+  EXPECT_EQ(*rows, 6u);  // 5 accounts + the id counter
+  for (int i = 0; i < 4; ++i) {
+    bank::AccountStub account(client, accounts[i]);
+    ASSERT_THAT(account.Deposit(Cents(100 * (i + 1))), IsOk());
+  }
+  // Eviction runs on the adapter's lifecycle thread: wait for it (bounded).
+  auto active_accounts = [&] {
+    int n = 0;
+    for (const ObjectRef& ref : accounts) n += hosted->adapter->IsActive(ref.id()) ? 1 : 0;
+    return n;
+  };
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (active_accounts() > 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_LE(active_accounts(), 2);
+  EXPECT_FALSE(hosted->adapter->IsActive(accounts[4].id())) << "never called";
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(BalanceOf(client, accounts[i]), 100 * (i + 1));
+  EXPECT_EQ(BalanceOf(client, accounts[4]), 0);
+}
+
+// Ids that name no account answer object-not-exist, including the store's
+// counter row.
+TEST(BankEndToEnd, UnknownAccountsDoNotExist) {
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
+  ASSERT_THAT(server, IsOk());
+  absl::StatusOr<bank::HostedBank> hosted = bank::HostBank(**server, {});
+  ASSERT_THAT(hosted, IsOk());
+  Client client;
+  for (const char* id : {"acct-99", "bank.next_account", "acct-x"}) {
+    bank::AccountStub account(
+        client, hosted->adapter->CreateReference(id, "bank.Account").ToProto());
+    absl::StatusOr<bank::Balance> balance = account.GetBalance(Empty());
+    EXPECT_THAT(balance, StatusIs(absl::StatusCode::kNotFound)) << id;
+    EXPECT_EQ(ErrorKindOf(balance.status()), ErrorKind::kObjectNotExist) << id;
+  }
 }
 
 }  // namespace

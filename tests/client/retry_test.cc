@@ -226,7 +226,12 @@ TEST_F(RetryTest, DeadlineExceededIsNotRetried) {
   korbclient::RegisterStub stub = Single(client);
   EXPECT_THAT(stub.Put(OpText("p", 2000), {.timeout = absl::Milliseconds(50)}),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
-  EXPECT_EQ(servant().puts.load(), 1);
+  // Counted at the client: on a loaded machine the attempt may expire before
+  // the servant runs (the adapter then drops it unrun).
+  EXPECT_EQ(client.EndpointStatsFor(replicas_.endpoint(0)).attempts +
+                client.EndpointStatsFor(replicas_.endpoint(1)).attempts,
+            1u);
+  EXPECT_LE(servant().puts.load(), 1);
 }
 
 // Asynchronous calls retry too, with their waits on the Client's timer

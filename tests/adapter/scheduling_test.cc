@@ -109,6 +109,13 @@ TEST_F(SchedulingTest, CallExpiredWhileQueuedIsDropped) {
   short_deadline.timeout = absl::Milliseconds(50);
   Future<korbtest::EchoReply> expired = stub.EchoAsync(Text("expired"), short_deadline);
   EXPECT_THAT(expired.Get(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // The server's copy of the deadline runs out a little after the client's
+  // (it starts when the call arrives): wait until it has.
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (adapter_->Metrics().cancelled == 0) {
+    ASSERT_LT(absl::Now(), deadline) << "the server never saw the deadline pass";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   servant->Release();
   EXPECT_THAT(stub.Echo(Text("after")), IsOk());
   EXPECT_THAT(servant->log(), ElementsAre("block", "after"));

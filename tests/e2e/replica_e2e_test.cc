@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replicated/counter.korb.h"
+#include "tests/e2e/tcp_proxy.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -226,6 +227,74 @@ TEST_F(ReplicaEndToEnd, DroppedRepliesDepositOnce) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(served->adds(), kThreads * kDeposits) << "a retried deposit ran again";
   EXPECT_EQ(Value(0), acknowledged.load());
+}
+
+// The client reaches the replica through a relay that cuts every connection
+// every 10 ms while four threads deposit: calls in flight fail (before or
+// after their deposit ran) and are retried with their korb-request-id over a
+// new connection. Every deposit is acknowledged and ran once.
+TEST_F(ReplicaEndToEnd, CutConnectionsDepositOnce) {
+  StartReplicas(1);
+  absl::StatusOr<std::unique_ptr<testing::TcpProxy>> proxy =
+      testing::TcpProxy::Start(replicas_[0].ref.endpoints().front());
+  ASSERT_THAT(proxy, IsOk());
+  Ref through_proxy = replicas_[0].ref;
+  through_proxy.set_endpoints({(*proxy)->endpoint()});
+  ClientOptions options;
+  options.default_timeout = absl::Seconds(30);
+  // Cuts come every 10 ms: retry and reconnect within that, and often
+  // enough that the deadline, not the attempt count, is what could run out.
+  options.retry.max_attempts = 1000;
+  options.retry.initial_backoff = absl::Milliseconds(2);
+  options.retry.max_backoff = absl::Milliseconds(20);
+  options.reconnect.initial_backoff = absl::Milliseconds(10);
+  options.reconnect.max_backoff = absl::Milliseconds(50);
+  options.failback_initial_backoff = absl::Milliseconds(10);
+  options.failback_max_backoff = absl::Milliseconds(50);
+  int64_t acknowledged = 0;
+  int failed = 0;
+  std::string first_failure;
+  constexpr int kThreads = 4;
+  constexpr int kDeposits = 150;
+  {
+    Client client(options);
+    replicated::CounterStub counter(client, through_proxy);
+    std::atomic<int> running{kThreads};
+    std::atomic<int64_t> sum{0};
+    std::atomic<int> failures{0};
+    korb::Mutex mu;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < kThreads; ++t) {
+      workers.emplace_back([&, t] {
+        for (int i = 0; i < kDeposits; ++i) {
+          const int64_t amount = t * 1000 + i + 1;
+          absl::StatusOr<replicated::Value> value = counter.Add(Amount(amount));
+          if (value.ok()) {
+            sum += amount;
+          } else {
+            ++failures;
+            korb::MutexLock lock(&mu);
+            if (first_failure.empty()) first_failure = value.status().ToString();
+          }
+        }
+        --running;
+      });
+    }
+    while (running.load() > 0) {
+      absl::SleepFor(absl::Milliseconds(10));
+      (*proxy)->CutAll();
+    }
+    for (std::thread& worker : workers) worker.join();
+    acknowledged = sum.load();
+    failed = failures.load();
+    EXPECT_GT(client.EndpointStatsFor((*proxy)->endpoint()).failures, 0u)
+        << "no call broke: the test tested nothing (" << (*proxy)->cuts() << " cuts)";
+  }
+  EXPECT_EQ(failed, 0) << "first: " << first_failure;
+  absl::StatusOr<replicated::Served> served = Stats(0);
+  ASSERT_THAT(served, IsOk());
+  EXPECT_EQ(served->adds(), kThreads * kDeposits) << "a retried deposit ran again";
+  EXPECT_EQ(Value(0), acknowledged);
 }
 
 // Invoke-all under lost replies: three replicas each lose some Add replies

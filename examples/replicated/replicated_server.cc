@@ -1,7 +1,7 @@
 // replicated_server: hosts one replica of the replicated counter.
 //
 //   replicated_server [--listen HOST:PORT] [--name NAME] [--initial V]
-//                     [--threads N] [--drop-every N] [--grpc]
+//                     [--threads N] [--drop-every N] [--ping-interval-ms N] [--grpc]
 //
 // The replica is object "counter" of persistent adapter "replicated": every
 // replica has the same adapter name and id and no instance tag, so one
@@ -17,6 +17,10 @@
 //                   ran (ObjectAdapter::SetReplyDropperForTesting); the
 //                   caller sees UNAVAILABLE and retries, and the reply cache
 //                   answers the retry without adding twice
+//   --ping-interval-ms N  accept client keepalive pings this often, with or
+//                   without calls in flight (ObjectServerOptions; gRPC's
+//                   default is every 5 minutes at most), for clients that
+//                   detect a hung replica by keepalive
 //   --grpc          serve the same proto as a plain gRPC callback service
 //                   instead (no Korb: for bench/failover_bench's baseline);
 //                   prints "grpc://HOST:PORT"
@@ -46,13 +50,14 @@ struct Flags {
   int64_t initial = 0;
   int threads = 4;
   int drop_every = 0;
+  int ping_interval_ms = 0;  // 0: the server's default
   bool grpc = false;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   const auto usage = absl::InvalidArgumentError(
       "usage: replicated_server [--listen HOST:PORT] [--name NAME] [--initial V] "
-      "[--threads N] [--drop-every N] [--grpc]");
+      "[--threads N] [--drop-every N] [--ping-interval-ms N] [--grpc]");
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -67,6 +72,10 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       if (!absl::SimpleAtoi(argv[++i], &flags.threads) || flags.threads <= 0) return usage;
     } else if (arg == "--drop-every" && has_value) {
       if (!absl::SimpleAtoi(argv[++i], &flags.drop_every) || flags.drop_every < 0) return usage;
+    } else if (arg == "--ping-interval-ms" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &flags.ping_interval_ms) || flags.ping_interval_ms <= 0) {
+        return usage;
+      }
     } else if (arg == "--grpc") {
       flags.grpc = true;
     } else {
@@ -155,6 +164,10 @@ absl::Status Serve(const Flags& flags) {
   const sigset_t signals = BlockSignals();
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
+  if (flags.ping_interval_ms > 0) {
+    options.min_client_ping_interval = absl::Milliseconds(flags.ping_interval_ms);
+    options.permit_pings_without_calls = true;
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
   korb::AdapterOptions adapter_options;

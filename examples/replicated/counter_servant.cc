@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/time/clock.h"
+
 namespace replicated {
 
 CounterImpl::CounterImpl(std::string replica, int64_t initial)
@@ -9,6 +11,7 @@ CounterImpl::CounterImpl(std::string replica, int64_t initial)
 
 absl::StatusOr<Value> CounterImpl::Get(korb::CallContext&, const korb::Empty&) {
   ++gets_;
+  if (get_delay_ > absl::ZeroDuration()) absl::SleepFor(get_delay_);
   Value reply;
   korb::MutexLock lock(&mu_);
   reply.set_value(value_);

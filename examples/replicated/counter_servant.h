@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
 #include "common/sync.h"
 #include "replicated/counter.korb.h"
 
@@ -30,9 +31,13 @@ class CounterImpl : public CounterServant {
 
   // Counts an Add reply the server dropped on purpose (reported by Stats).
   void CountDropped() { ++dropped_; }
+  // Makes every Get take this long (a slow replica, or calls held in flight
+  // for a test). Set before serving.
+  void SetGetDelay(absl::Duration delay) { get_delay_ = delay; }
 
  private:
   const std::string replica_;
+  absl::Duration get_delay_ = absl::ZeroDuration();
   mutable korb::Mutex mu_;
   int64_t value_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> gets_{0};

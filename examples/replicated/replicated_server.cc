@@ -1,7 +1,8 @@
 // replicated_server: hosts one replica of the replicated counter.
 //
 //   replicated_server [--listen HOST:PORT] [--name NAME] [--initial V]
-//                     [--threads N] [--drop-every N] [--ping-interval-ms N] [--grpc]
+//                     [--threads N] [--drop-every N] [--ping-interval-ms N]
+//                     [--get-delay-ms N] [--grpc]
 //
 // The replica is object "counter" of persistent adapter "replicated": every
 // replica has the same adapter name and id and no instance tag, so one
@@ -17,6 +18,7 @@
 //                   ran (ObjectAdapter::SetReplyDropperForTesting); the
 //                   caller sees UNAVAILABLE and retries, and the reply cache
 //                   answers the retry without adding twice
+//   --get-delay-ms N  every Get sleeps N ms first (a slow replica)
 //   --ping-interval-ms N  accept client keepalive pings this often, with or
 //                   without calls in flight (ObjectServerOptions; gRPC's
 //                   default is every 5 minutes at most), for clients that
@@ -51,13 +53,14 @@ struct Flags {
   int threads = 4;
   int drop_every = 0;
   int ping_interval_ms = 0;  // 0: the server's default
+  int get_delay_ms = 0;
   bool grpc = false;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   const auto usage = absl::InvalidArgumentError(
       "usage: replicated_server [--listen HOST:PORT] [--name NAME] [--initial V] "
-      "[--threads N] [--drop-every N] [--ping-interval-ms N] [--grpc]");
+      "[--threads N] [--drop-every N] [--ping-interval-ms N] [--get-delay-ms N] [--grpc]");
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -76,6 +79,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       if (!absl::SimpleAtoi(argv[++i], &flags.ping_interval_ms) || flags.ping_interval_ms <= 0) {
         return usage;
       }
+    } else if (arg == "--get-delay-ms" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &flags.get_delay_ms) || flags.get_delay_ms < 0) return usage;
     } else if (arg == "--grpc") {
       flags.grpc = true;
     } else {
@@ -178,6 +183,7 @@ absl::Status Serve(const Flags& flags) {
   const std::string name =
       flags.name.empty() ? server->endpoints().front().ToString() : flags.name;
   auto counter = std::make_shared<replicated::CounterImpl>(name, flags.initial);
+  counter->SetGetDelay(absl::Milliseconds(flags.get_delay_ms));
   ASSIGN_OR_RETURN(korb::Ref ref, adapter->Activate("counter", counter));
   // Plain gRPC clients reach the counter too (no korb-object metadata).
   RETURN_IF_ERROR(adapter->SetDefaultObject("counter"));

@@ -194,6 +194,33 @@ TEST_F(ReplicaEndToEnd, KillAndRestartUnderLoadLosesNoCall) {
                               << " calls failed; first: " << first_failure;
 }
 
+// Thirty asynchronous reads are in flight on r1 (its Gets take 30 s) when
+// it is killed with SIGKILL: every one of them fails over and succeeds on
+// r0 or r2.
+TEST_F(ReplicaEndToEnd, CallsInFlightOnAKilledReplicaFailOver) {
+  StartReplicas(3, {{}, {"--get-delay-ms", "30000"}, {}});
+  Client client(ClientOptions{.selection = SelectionPolicy::kRoundRobin});
+  replicated::CounterStub counter(client, All());
+  std::vector<Future<replicated::Value>> futures;
+  for (int i = 0; i < 90; ++i) {
+    futures.push_back(counter.GetAsync(Empty(), {.timeout = absl::Seconds(60)}));
+  }
+  const HostPort r1 = replicas_[1].ref.endpoints().front();
+  EXPECT_TRUE(Eventually([&] { return client.EndpointStatsFor(r1).in_flight == 30; }))
+      << client.EndpointStatsFor(r1).in_flight << " calls in flight on r1";
+  replicas_[1].process->Kill(SIGKILL);
+  int failed = 0;
+  std::string first_failure;
+  for (const Future<replicated::Value>& future : futures) {
+    ASSERT_TRUE(future.WaitFor(kWait)) << "a call never completed";
+    if (!future.Get().ok()) {
+      if (failed++ == 0) first_failure = future.Get().status().ToString();
+    }
+  }
+  EXPECT_EQ(failed, 0) << "first: " << first_failure;
+  EXPECT_EQ(Gets(0) + Gets(2), 90);
+}
+
 // A replica that hangs (SIGSTOP: its connections stay open, nothing
 // answers) under round-robin load with 5 s call timeouts: client keepalive
 // pings go unanswered, the connection is closed, and its calls fail over.

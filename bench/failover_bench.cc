@@ -17,10 +17,13 @@
 //                  in turn and on any error tries the next one (3 tries)
 // invoke_all one idempotent write (Set) per call, 1 and --clients threads:
 //            korb single (one-replica reference), korb first / majority /
-//            all (Replication::kActive over 3 replicas), and grpc single (a
-//            raw gRPC call to one plain gRPC server)
+//            all (Replication::kActive over 3 replicas); grpc single (a raw
+//            gRPC call to one plain gRPC server) and grpc all (three raw
+//            asynchronous calls, one per plain gRPC server, waiting for all:
+//            what invoke-all does, by hand)
 // Prints one JSON object per line, then ratio lines: failover phases korb vs
-// grpc, and each invoke-all mode vs korb single and vs grpc single.
+// grpc, and each korb invoke-all mode vs korb single, grpc single and grpc
+// all.
 //
 //   failover_bench [--seconds S] [--clients N] [--server PATH]
 //
@@ -49,6 +52,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "client/client.h"
+#include "common/sync.h"
 #include "replicated/counter.grpc.pb.h"
 #include "replicated/counter.korb.h"
 
@@ -336,7 +340,10 @@ std::vector<Row> MeasureInvokeAll(const Flags& flags) {
   for (int i = 0; i < 3; ++i) {
     korb_servers.push_back(std::make_unique<ServerProcess>(flags.server, "127.0.0.1:0", false));
   }
-  ServerProcess raw_server(flags.server, "127.0.0.1:0", /*grpc=*/true);
+  std::vector<std::unique_ptr<ServerProcess>> raw_servers;
+  for (int i = 0; i < 3; ++i) {
+    raw_servers.push_back(std::make_unique<ServerProcess>(flags.server, "127.0.0.1:0", true));
+  }
   absl::StatusOr<korb::Ref> single = korb::Ref::Parse(korb_servers[0]->line());
   if (!single.ok()) Die(single.status().ToString());
   korb::Ref all = *single;
@@ -347,8 +354,10 @@ std::vector<Row> MeasureInvokeAll(const Flags& flags) {
   all.set_endpoints(endpoints);
 
   korb::Client client(KorbOptions());
-  auto raw = std::shared_ptr<replicated::Counter::Stub>(
-      replicated::Counter::NewStub(RawChannel(Target(raw_server))));
+  std::vector<std::shared_ptr<replicated::Counter::Stub>> raw;
+  for (const auto& server : raw_servers) {
+    raw.push_back(replicated::Counter::NewStub(RawChannel(Target(*server))));
+  }
   struct System {
     std::string system, mode;
     std::function<CallFn()> make_call;
@@ -371,14 +380,42 @@ std::vector<Row> MeasureInvokeAll(const Flags& flags) {
   korb_system("majority", all, korb::Completion::kMajority);
   korb_system("all", all, korb::Completion::kAll);
   systems.push_back({"grpc", "single", [raw]() -> CallFn {
-                       return [raw, n = int64_t{0}]() mutable {
+                       return [stub = raw[0], n = int64_t{0}]() mutable {
                          grpc::ClientContext context;
                          context.set_deadline(std::chrono::system_clock::now() +
                                               std::chrono::seconds(10));
                          replicated::Delta delta;
                          delta.set_amount(++n);
                          replicated::Value value;
-                         return raw->Set(&context, delta, &value).ok();
+                         return stub->Set(&context, delta, &value).ok();
+                       };
+                     }});
+  systems.push_back({"grpc", "all", [raw]() -> CallFn {
+                       return [raw, n = int64_t{0}]() mutable {
+                         replicated::Delta delta;
+                         delta.set_amount(++n);
+                         struct Leg {
+                           grpc::ClientContext context;
+                           replicated::Value value;
+                           grpc::Status status;
+                         };
+                         std::vector<Leg> legs(raw.size());
+                         std::atomic<size_t> pending{raw.size()};
+                         korb::Notification done;
+                         for (size_t i = 0; i < raw.size(); ++i) {
+                           legs[i].context.set_deadline(std::chrono::system_clock::now() +
+                                                        std::chrono::seconds(10));
+                           raw[i]->async()->Set(&legs[i].context, &delta, &legs[i].value,
+                                                [&, i](grpc::Status status) {
+                                                  legs[i].status = std::move(status);
+                                                  if (--pending == 0) done.Notify();
+                                                });
+                         }
+                         done.WaitForNotification();
+                         for (const Leg& leg : legs) {
+                           if (!leg.status.ok()) return false;
+                         }
+                         return true;
                        };
                      }});
 
@@ -436,9 +473,10 @@ int main(int argc, char** argv) {
   for (const Row& row : rows) {
     if (row.system != "korb") continue;
     for (const Row& base : rows) {
-      if (base.clients != row.clients || base.mode != "single") continue;
-      if (&base == &row) continue;
-      PrintRatio(row, base);
+      if (&base == &row || base.clients != row.clients) continue;
+      if (base.mode == "single" || (base.system == "grpc" && base.mode == "all")) {
+        PrintRatio(row, base);
+      }
     }
   }
   return EXIT_SUCCESS;

@@ -1,7 +1,7 @@
 // replicated_server: hosts one replica of the replicated counter.
 //
 //   replicated_server [--listen HOST:PORT] [--name NAME] [--initial V]
-//                     [--threads N] [--drop-every N] [--ping-interval-ms N]
+//                     [--threads N | --inline] [--drop-every N] [--ping-interval-ms N]
 //                     [--get-delay-ms N] [--grpc]
 //
 // The replica is object "counter" of persistent adapter "replicated": every
@@ -14,6 +14,9 @@
 //   --name N        the replica's name in Get and Stats replies (default: HOST:PORT)
 //   --initial V     the counter's first value (default 0); a replica started
 //                   with another value answers writes differently
+//   --threads N     a shared pool of N workers runs the calls (default 4);
+//   --inline        or gRPC's callback thread does (what failover_bench uses,
+//                   so that both sides of its comparison dispatch alike)
 //   --drop-every N  testing only: lose the reply of every N-th Add after it
 //                   ran (ObjectAdapter::SetReplyDropperForTesting); the
 //                   caller sees UNAVAILABLE and retries, and the reply cache
@@ -50,7 +53,7 @@ struct Flags {
   std::string listen = "127.0.0.1:0";
   std::string name;
   int64_t initial = 0;
-  int threads = 4;
+  int threads = 4;  // 0: inline
   int drop_every = 0;
   int ping_interval_ms = 0;  // 0: the server's default
   int get_delay_ms = 0;
@@ -60,7 +63,8 @@ struct Flags {
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   const auto usage = absl::InvalidArgumentError(
       "usage: replicated_server [--listen HOST:PORT] [--name NAME] [--initial V] "
-      "[--threads N] [--drop-every N] [--ping-interval-ms N] [--get-delay-ms N] [--grpc]");
+      "[--threads N | --inline] [--drop-every N] [--ping-interval-ms N] [--get-delay-ms N] "
+      "[--grpc]");
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -81,6 +85,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       }
     } else if (arg == "--get-delay-ms" && has_value) {
       if (!absl::SimpleAtoi(argv[++i], &flags.get_delay_ms) || flags.get_delay_ms < 0) return usage;
+    } else if (arg == "--inline") {
+      flags.threads = 0;
     } else if (arg == "--grpc") {
       flags.grpc = true;
     } else {
@@ -176,7 +182,9 @@ absl::Status Serve(const Flags& flags) {
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
   korb::AdapterOptions adapter_options;
-  adapter_options.threading = korb::ThreadingOptions::SharedPool(flags.threads);
+  adapter_options.threading = flags.threads > 0
+                                  ? korb::ThreadingOptions::SharedPool(flags.threads)
+                                  : korb::ThreadingOptions::Inline();
   adapter_options.lifespan = korb::Lifespan::kPersistent;
   ASSIGN_OR_RETURN(korb::ObjectAdapter * adapter,
                    server->CreateAdapter("replicated", adapter_options));

@@ -49,6 +49,7 @@ for _ in $(seq 300); do
 done
 if grep -q "call 10:" "$dir/client.out"; then
   kill -KILL "${pids[1]}"
+  { wait "${pids[1]}"; } 2>/dev/null || true   # reaped quietly: no "Killed" notice
   echo ">>> killed replica r1 (pid ${pids[1]}) with SIGKILL"
 fi
 

@@ -1,9 +1,11 @@
 // Client transparency end to end: replicas of examples/replicated's counter
 // as separate replicated_server processes on 127.0.0.1, this test as their
-// client over TCP. A replica killed with SIGKILL under load and restarted on
-// its port; replies lost after the servant ran (the server's drop hook), with
-// retried deposits applied once; invoke-all against a replica that answers
-// differently or not at all. Assertions are on results and on the calls
+// client over TCP. A replica killed with SIGKILL under load (and with calls
+// in flight on it) and restarted on its port; a hung replica left by
+// keepalive; replies lost after the servant ran (the server's drop hook) and
+// connections cut by a relay (tests/e2e/tcp_proxy.h), with retried deposits
+// applied once; invoke-all against a replica that answers differently or not
+// at all. Assertions are on results and on the calls
 // each replica reports it served, never on times; every wait is bounded.
 #include <signal.h>
 

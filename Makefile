@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test bench clean
+.PHONY: all deps configure build demo demo-replicated test bench clean
 
 all: build
 
@@ -22,11 +22,16 @@ build: configure
 demo: build
 	@bash examples/bank/run_demo.sh $(BUILD_DIR)
 
+# The replicated example: three replicas, one killed with SIGKILL mid-run.
+demo-replicated: build
+	@bash examples/replicated/run_demo.sh $(BUILD_DIR)
+
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 bench: build
-	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench
+	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \
+	  $(BUILD_DIR)/bench/failover_bench
 
 clean:
 	@rm -rf $(BUILD_DIR)

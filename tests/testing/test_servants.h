@@ -40,7 +40,12 @@ class EchoImpl : public korbtest::EchoServant {
     // cancellation reaching the servant and keeps test teardown fast.
     absl::Time until = absl::Now() + absl::Milliseconds(request.delay_ms());
     while (absl::Now() < until) {
-      if (context.IsCancelled()) return absl::CancelledError("caller went away");
+      if (context.IsCancelled()) {
+        // The server may learn of an expired deadline before the caller's
+        // own timer fires: say which it was, as the caller would.
+        if (absl::Now() >= context.deadline()) return absl::DeadlineExceededError("deadline passed");
+        return absl::CancelledError("caller went away");
+      }
       absl::SleepFor(absl::Milliseconds(1));
     }
     if (request.throw_exception()) throw std::runtime_error("servant exploded");

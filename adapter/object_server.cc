@@ -56,7 +56,7 @@ class InterfaceService final : public grpc::Service {
                              grpc::ByteBuffer* reply) -> grpc::ServerUnaryReactor* {
                 // Route() may finish the call before it is returned; gRPC
                 // keeps such a Finish() until the reactor is bound.
-                auto* call = new UnaryServerCall(context, path, request, reply);
+                auto* call = new UnaryServerCall(server, context, path, request, reply);
                 server->Route(call);
                 return call;
               }));
@@ -67,6 +67,10 @@ class InterfaceService final : public grpc::Service {
 }  // namespace internal
 
 namespace {
+
+// How long Shutdown() lets clients acknowledge the server's GOAWAY once no
+// call is left: responsive clients take a round trip; idle ones are cut.
+constexpr absl::Duration kGoawayLinger = absl::Milliseconds(250);
 
 bool IsWildcardHost(absl::string_view host) {
   return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
@@ -276,11 +280,32 @@ void ObjectServer::Shutdown(absl::Duration grace) {
   for (ObjectAdapter* adapter : adapters) {
     adapter->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now())).IgnoreError();
   }
+  // gRPC's graceful shutdown waits for the calls and then for every client to
+  // close its connection, which a client process with no call in flight may
+  // not do before the deadline: it need not read the GOAWAY until its next
+  // call. So wait for the calls here, where they are counted, and give gRPC
+  // only a short linger for the goodbye before it cuts the connections.
+  {
+    MutexLock lock(&calls_mu_);
+    auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_) { return open_calls_ == 0; };
+    calls_mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+  }
   if (grpc_server_ != nullptr) {
-    grpc_server_->Shutdown(absl::ToChronoTime(std::max(deadline, absl::Now())));
+    grpc_server_->Shutdown(
+        absl::ToChronoTime(std::max(absl::Now(), std::min(deadline, absl::Now() + kGoawayLinger))));
     grpc_server_->Wait();
   }
   shut_down_.Notify();
+}
+
+void ObjectServer::CallOpened() {
+  MutexLock lock(&calls_mu_);
+  ++open_calls_;
+}
+
+void ObjectServer::CallClosed() {
+  MutexLock lock(&calls_mu_);
+  --open_calls_;
 }
 
 void ObjectServer::Wait() const { shut_down_.WaitForNotification(); }

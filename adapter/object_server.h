@@ -112,6 +112,9 @@ class ObjectServer {
                         std::string id) ABSL_LOCKS_EXCLUDED(mu_);
   // Runtime side: routes a call whose request message has arrived.
   void Route(internal::ServerCall* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runtime side: a call's gRPC reactor was created / has ended (OnDone).
+  void CallOpened() ABSL_LOCKS_EXCLUDED(calls_mu_);
+  void CallClosed() ABSL_LOCKS_EXCLUDED(calls_mu_);
 
  private:
   ObjectServer();
@@ -131,6 +134,9 @@ class ObjectServer {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, DefaultObject> default_objects_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Reactors gRPC has not reported done yet; Shutdown() waits for them.
+  korb::Mutex calls_mu_;
+  int open_calls_ ABSL_GUARDED_BY(calls_mu_) = 0;
   korb::Notification shut_down_;
 };
 

@@ -153,6 +153,7 @@ void ServerCall::Cancelled() {
 StreamServerCall::StreamServerCall(ObjectServer* server,
                                    grpc::GenericCallbackServerContext* context)
     : ServerCall(context, context->method()), server_(server) {
+  server_->CallOpened();
   HappensBefore(this);  // gRPC runs OnReadDone() on another thread
   StartRead(&request_);
 }
@@ -169,7 +170,9 @@ void StreamServerCall::OnReadDone(bool ok) {
 
 void StreamServerCall::OnDone() {
   HappensAfter(this);
+  ObjectServer* server = server_;
   delete this;
+  server->CallClosed();
 }
 
 void StreamServerCall::Complete(const grpc::Status& status) {
@@ -187,9 +190,18 @@ void UnaryServerCall::Complete(const grpc::Status& status) {
   Finish(status);
 }
 
+UnaryServerCall::UnaryServerCall(ObjectServer* server, grpc::CallbackServerContext* context,
+                                 absl::string_view method_path, const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* reply)
+    : ServerCall(context, method_path), server_(server), request_(request), reply_(reply) {
+  server_->CallOpened();
+}
+
 void UnaryServerCall::OnDone() {
   HappensAfter(this);
+  ObjectServer* server = server_;
   delete this;
+  server->CallClosed();
 }
 
 }  // namespace korb::internal

@@ -166,9 +166,9 @@ class StreamServerCall final : public grpc::ServerGenericBidiReactor, public Ser
 // owns the messages. Deletes itself when gRPC reports OnDone().
 class UnaryServerCall final : public grpc::ServerUnaryReactor, public ServerCall {
  public:
-  UnaryServerCall(grpc::CallbackServerContext* context, absl::string_view method_path,
-                  const grpc::ByteBuffer* request, grpc::ByteBuffer* reply)
-      : ServerCall(context, method_path), request_(request), reply_(reply) {}
+  UnaryServerCall(ObjectServer* server, grpc::CallbackServerContext* context,
+                  absl::string_view method_path, const grpc::ByteBuffer* request,
+                  grpc::ByteBuffer* reply);
 
  private:
   const grpc::ByteBuffer& request() const override { return *request_; }
@@ -177,6 +177,7 @@ class UnaryServerCall final : public grpc::ServerUnaryReactor, public ServerCall
   void OnCancel() override { Cancelled(); }
   void OnDone() override;
 
+  ObjectServer* const server_;
   const grpc::ByteBuffer* const request_;
   grpc::ByteBuffer* const reply_;
 };

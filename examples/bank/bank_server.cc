@@ -3,6 +3,7 @@
 //
 //   bank_server [--listen HOST:PORT] [--db PATH] [--write-back]
 //               [--sync full|normal|off] [--max-active N] [--threads N | --inline]
+//               [--grace SECONDS]
 //
 //   --listen      where to listen (default 127.0.0.1:0, a free port). Give a
 //                 fixed port for references that survive restarts.
@@ -16,6 +17,8 @@
 //   --max-active  accounts kept in memory at most (default 1000; 0: no cap).
 //   --threads N   a shared pool of N workers (default 8); --inline runs
 //                 calls on gRPC's threads.
+//   --grace       at SIGINT/SIGTERM, how long calls in flight may take to
+//                 finish before they are cancelled (default 5).
 //
 // Prints the bank's reference on the first line of standard output, then
 // serves until SIGINT or SIGTERM. The adapter's lifespan is persistent, so
@@ -30,6 +33,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 #include "adapter/object_server.h"
 #include "bank/bank_app.h"
 #include "common/status_macros.h"
@@ -38,10 +42,11 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: bank_server [--listen HOST:PORT] [--db PATH] [--write-back] "
-    "[--sync full|normal|off] [--max-active N] [--threads N | --inline]";
+    "[--sync full|normal|off] [--max-active N] [--threads N | --inline] [--grace SECONDS]";
 
 struct Flags {
   std::string listen = "127.0.0.1:0";
+  absl::Duration grace = absl::Seconds(5);
   bank::BankConfig bank;
 };
 
@@ -78,6 +83,12 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
         return absl::InvalidArgumentError("--threads needs a positive number");
       }
       flags.bank.threading = korb::ThreadingOptions::SharedPool(threads);
+    } else if (arg == "--grace" && has_value) {
+      double seconds;
+      if (!absl::SimpleAtod(argv[++i], &seconds) || seconds < 0) {
+        return absl::InvalidArgumentError("--grace needs a number of seconds");
+      }
+      flags.grace = absl::Seconds(seconds);
     } else if (arg == "--inline") {
       flags.bank.threading = korb::ThreadingOptions::Inline();
     } else {
@@ -108,7 +119,7 @@ absl::Status Serve(const Flags& flags) {
   std::cerr << "bank_server: signal " << signal << ", shutting down" << std::endl;
   // Shutdown etherealizes every active account; with --write-back that is
   // when their changes are saved.
-  server->Shutdown();
+  server->Shutdown(flags.grace);
   return absl::OkStatus();
 }
 

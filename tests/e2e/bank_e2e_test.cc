@@ -120,6 +120,36 @@ TEST(BankEndToEnd, SeparateProcessesOverTcp) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
 }
 
+// A client process that made a call and then idles keeps its connection
+// open and need not read the server's GOAWAY; shutting down must not wait
+// for it. gRPC clients poll idle connections every 5 s by default (the
+// "backup poller"); this one does not, and then gRPC's own graceful
+// shutdown waits 20 s for the GOAWAY's acknowledgement before cutting the
+// connection. Korb's does not wait for it: the server exits well within the
+// generous 15 s allowed here. (ctest runs each test in a process of its
+// own, so gRPC reads the setting when this test first uses it.)
+TEST(BankEndToEnd, ShutdownDoesNotWaitForIdleClients) {
+  setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "0", /*overwrite=*/1);
+  absl::StatusOr<Subprocess> server =
+      Subprocess::Start({KORB_BANK_SERVER, "--listen", "127.0.0.1:0", "--grace", "3600"});
+  ASSERT_THAT(server, IsOk());
+  absl::StatusOr<std::string> ref = server->ReadLine(absl::Seconds(60));
+  ASSERT_THAT(ref, IsOk()) << "bank_server printed no reference";
+  Client client;
+  absl::StatusOr<bank::BankStub> bank = MakeStub<bank::BankStub>(client, *ref);
+  ASSERT_THAT(bank, IsOk());
+  bank::Owner owner;
+  owner.set_name("idle");
+  ASSERT_THAT(bank->Open(owner), IsOk());
+  ASSERT_EQ(kill(server->pid(), SIGTERM), 0);
+  absl::StatusOr<int> exit_code = server->Wait(absl::Seconds(15));
+  EXPECT_THAT(exit_code, IsOk()) << "bank_server still shutting down 15 s after SIGTERM while a "
+                                    "client idled on its connection";
+  if (exit_code.ok()) {
+    EXPECT_EQ(*exit_code, 0);
+  }
+}
+
 // bank_server on a SQLite file in write-back mode: a clean shutdown
 // (SIGTERM) saves the accounts in memory, and a new server on the same
 // address and file serves the old references with the old balances.

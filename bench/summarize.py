@@ -20,7 +20,7 @@ import sys
 
 # Korb's policies in the order the docs present them; unknown ones sort last.
 POLICY_ORDER = ["inline", "pool", "pool_serialized", "pool_growing", "thread_per_object",
-                "thread_per_request", "thread_per_connection"]
+                "thread_per_request", "thread_per_request_uncached", "thread_per_connection"]
 
 
 def policy_rank(policy):

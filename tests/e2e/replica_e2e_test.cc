@@ -81,6 +81,49 @@ replicated::Delta Amount(int64_t amount) {
   return delta;
 }
 
+// Four threads reading `counter` back to back until Stop(), counting the
+// calls and the failures (keeping the first failure's status).
+class ReadLoad {
+ public:
+  explicit ReadLoad(const replicated::CounterStub& counter) {
+    for (int t = 0; t < 4; ++t) {
+      workers_.emplace_back([this, counter] {
+        while (!stop_.load()) {
+          absl::StatusOr<replicated::Value> value = counter.Get(Empty());
+          if (!value.ok()) {
+            ++failed_;
+            korb::MutexLock lock(&mu_);
+            if (first_failure_.empty()) first_failure_ = value.status().ToString();
+          }
+          ++done_;
+        }
+      });
+    }
+  }
+  ~ReadLoad() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    for (std::thread& worker : workers_) worker.join();
+    workers_.clear();
+  }
+  int done() const { return done_.load(); }
+  int failed() const { return failed_.load(); }
+  // The first failure, once Stop() has returned.
+  std::string first_failure() const {
+    korb::MutexLock lock(&mu_);
+    return first_failure_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> done_{0};
+  std::atomic<int> failed_{0};
+  mutable korb::Mutex mu_;
+  std::string first_failure_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> workers_;
+};
+
 class ReplicaEndToEnd : public ::testing::Test {
  protected:
   // Starts replicas r0..r<n-1>; replica i gets extra[i] flags if given.
@@ -144,56 +187,31 @@ TEST_F(ReplicaEndToEnd, KillAndRestartUnderLoadLosesNoCall) {
   options.reconnect.max_backoff = absl::Milliseconds(500);
   Client client(options);
   replicated::CounterStub counter(client, All());
+  ReadLoad load(counter);
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> done{0};
-  std::atomic<int> failed{0};
-  korb::Mutex mu;
-  std::string first_failure;
-  std::vector<std::thread> workers;
-  for (int t = 0; t < 4; ++t) {
-    workers.emplace_back([&] {
-      while (!stop.load()) {
-        absl::StatusOr<replicated::Value> value = counter.Get(Empty());
-        if (!value.ok()) {
-          ++failed;
-          korb::MutexLock lock(&mu);
-          if (first_failure.empty()) first_failure = value.status().ToString();
-        }
-        ++done;
-      }
-    });
-  }
-  auto finish = [&] {
-    stop = true;
-    for (std::thread& worker : workers) worker.join();
-    workers.clear();
-  };
-
-  bool ok = Eventually([&] { return done.load() >= 300; });
-  EXPECT_TRUE(ok) << "no progress before the kill: " << done.load() << " calls";
+  bool ok = Eventually([&] { return load.done() >= 300; });
+  EXPECT_TRUE(ok) << "no progress before the kill: " << load.done() << " calls";
   const int64_t r0_at_kill = Gets(0);
   const int64_t r2_at_kill = Gets(2);
   EXPECT_GT(Gets(1), 0) << "r1 served nothing before it was killed";
   replicas_[1].process->Kill(SIGKILL);
-  const int done_at_kill = done.load();
-  ok = ok && Eventually([&] { return done.load() >= done_at_kill + 600; });
-  EXPECT_TRUE(ok) << "no progress after the kill: " << done.load() - done_at_kill << " calls";
+  const int done_at_kill = load.done();
+  ok = ok && Eventually([&] { return load.done() >= done_at_kill + 600; });
+  EXPECT_TRUE(ok) << "no progress after the kill: " << load.done() - done_at_kill << " calls";
   EXPECT_GT(Gets(0), r0_at_kill);
   EXPECT_GT(Gets(2), r2_at_kill);
 
   // Back on the same port: the same replica of the same object.
   absl::StatusOr<Replica> restarted = StartReplica("r1", Endpoint(1));
-  if (!restarted.ok()) finish();
   ASSERT_THAT(restarted, IsOk());
   EXPECT_EQ(restarted->ref, replicas_[1].ref);
   replicas_[1] = *std::move(restarted);
   // Its counters start at zero: whatever it reports came after the restart.
   const bool served_again = Eventually([&] { return Gets(1) >= 100; });
-  finish();
+  load.Stop();
   EXPECT_TRUE(served_again) << "the restarted replica served " << Gets(1) << " calls";
-  EXPECT_EQ(failed.load(), 0) << failed.load() << " of " << done.load()
-                              << " calls failed; first: " << first_failure;
+  EXPECT_EQ(load.failed(), 0) << load.failed() << " of " << load.done()
+                              << " calls failed; first: " << load.first_failure();
 }
 
 // Thirty asynchronous reads are in flight on r1 (its Gets take 30 s) when
@@ -243,39 +261,20 @@ TEST_F(ReplicaEndToEnd, HungReplicaIsLeftByKeepalive) {
   options.failback_max_backoff = absl::Milliseconds(400);
   Client client(options);
   replicated::CounterStub counter(client, All());
-  std::atomic<bool> stop{false};
-  std::atomic<int> done{0};
-  std::atomic<int> failed{0};
-  korb::Mutex mu;
-  std::string first_failure;
-  std::vector<std::thread> workers;
-  for (int t = 0; t < 4; ++t) {
-    workers.emplace_back([&] {
-      while (!stop.load()) {
-        absl::StatusOr<replicated::Value> value = counter.Get(Empty());
-        if (!value.ok()) {
-          ++failed;
-          korb::MutexLock lock(&mu);
-          if (first_failure.empty()) first_failure = value.status().ToString();
-        }
-        ++done;
-      }
-    });
-  }
-  bool ok = Eventually([&] { return done.load() >= 300; });
+  ReadLoad load(counter);
+  bool ok = Eventually([&] { return load.done() >= 300; });
   EXPECT_TRUE(ok) << "no progress before the hang";
   const int64_t r0_before = Gets(0);
   ::kill(replicas_[1].process->pid(), SIGSTOP);
-  const int done_at_hang = done.load();
+  const int done_at_hang = load.done();
   // Long enough for several failback probes of the hung replica.
-  ok = ok && Eventually([&] { return done.load() >= done_at_hang + 6000; });
+  ok = ok && Eventually([&] { return load.done() >= done_at_hang + 6000; });
   ::kill(replicas_[1].process->pid(), SIGCONT);
-  stop = true;
-  for (std::thread& worker : workers) worker.join();
-  EXPECT_TRUE(ok) << "no progress while r1 hung: " << done.load() - done_at_hang << " calls";
+  load.Stop();
+  EXPECT_TRUE(ok) << "no progress while r1 hung: " << load.done() - done_at_hang << " calls";
   EXPECT_GT(Gets(0), r0_before);
-  EXPECT_EQ(failed.load(), 0) << failed.load() << " of " << done.load()
-                              << " calls failed; first: " << first_failure;
+  EXPECT_EQ(load.failed(), 0) << load.failed() << " of " << load.done()
+                              << " calls failed; first: " << load.first_failure();
 }
 
 // The server loses every 3rd Add reply after the deposit ran. Four threads

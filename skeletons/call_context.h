@@ -31,11 +31,14 @@
 
 namespace grpc {
 class ServerContextBase;
+class Status;
 }  // namespace grpc
 
 namespace korb {
 
 class ObjectAdapter;
+
+class CallContext;
 
 namespace internal {
 // What the runtime behind a CallContext provides beyond gRPC's context.
@@ -43,10 +46,17 @@ class CallHooks {
  public:
   // Registers the callback CallContext::OnCancel() describes.
   virtual void SetCancelCallback(std::function<void()> callback) = 0;
+  // The request payload did not decode: the operation did not run, so a
+  // retry with the same korb-request-id must run it rather than be answered
+  // from the reply cache.
+  virtual void RequestUndecodable() = 0;
 
  protected:
   ~CallHooks() = default;
 };
+
+// The reply to a request whose payload does not decode (skeletons/dispatch.h).
+grpc::Status BadRequest(CallContext& context, absl::string_view message_type);
 }  // namespace internal
 
 class CallContext {
@@ -94,6 +104,8 @@ class CallContext {
   grpc::ServerContextBase* grpc_context() const { return server_context_; }
 
  private:
+  friend grpc::Status internal::BadRequest(CallContext& context, absl::string_view message_type);
+
   grpc::ServerContextBase* server_context_;
   ObjectAdapter* adapter_;
   absl::string_view object_id_;

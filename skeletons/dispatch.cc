@@ -23,6 +23,7 @@ absl::Status ToAbslStatus(const grpc::Status& status) {
 namespace internal {
 
 grpc::Status BadRequest(CallContext& context, absl::string_view message_type) {
+  if (context.hooks_ != nullptr) context.hooks_->RequestUndecodable();
   context.AddTrailingMetadata(kErrorHeader, ErrorKindName(ErrorKind::kBadRequest));
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                       absl::StrCat("request payload for ", context.method().path,

@@ -101,6 +101,7 @@ class ServerCall : public PendingCall, public CallHooks {
 
   // CallHooks:
   void SetCancelCallback(std::function<void()> callback) override;
+  void RequestUndecodable() override { executed_ = false; }
 
  protected:
   ServerCall(grpc::ServerContextBase* context, absl::string_view method_path)

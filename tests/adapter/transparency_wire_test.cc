@@ -135,6 +135,24 @@ TEST_F(TransparencyWireTest, RequestIdOfCallThatDidNotRunIsForgotten) {
   EXPECT_EQ(servant->calls.load(), 1);
 }
 
+// A request whose payload does not decode did not run its operation: its
+// request id is not answered from the cache, and a retry with a good
+// payload runs.
+TEST_F(TransparencyWireTest, RequestIdOfUndecodableRequestIsForgotten) {
+  auto servant = std::make_shared<EchoImpl>();
+  ASSERT_THAT(adapter_->Activate("a", servant), IsOk());
+  Metadata with_id = Key("a", {{"korb-request-id", "req-1"}});
+  // Field 1 announced as 100 bytes long, with 1 byte following: truncated.
+  RawReply garbled = RawCall(channel_, "/korbtest.Echo/Echo", std::string("\x0a\x64x", 3), with_id);
+  EXPECT_EQ(garbled.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(garbled.korb_error, "bad-request");
+  RawReply retried =
+      RawCall(channel_, "/korbtest.Echo/Echo", Text("good").SerializeAsString(), with_id);
+  ASSERT_TRUE(retried.status.ok()) << retried.status.error_message();
+  EXPECT_EQ(ReplyText(retried), "good");
+  EXPECT_EQ(servant->calls.load(), 1);
+}
+
 // While the first execution runs, a retry is told to come back (transient);
 // afterwards it gets the reply.
 TEST_F(TransparencyWireTest, RetryDuringExecutionIsTransient) {

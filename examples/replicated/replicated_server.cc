@@ -14,7 +14,8 @@
 //   --name N        the replica's name in Get and Stats replies (default: HOST:PORT)
 //   --initial V     the counter's first value (default 0); a replica started
 //                   with another value answers writes differently
-//   --threads N     a shared pool of N workers runs the calls (default 4);
+//   --threads N     a shared pool of N workers runs the calls, one at a time
+//                   per object (default 4);
 //   --inline        or gRPC's callback thread does (what failover_bench uses,
 //                   so that both sides of its comparison dispatch alike)
 //   --drop-every N  testing only: lose the reply of every N-th Add after it
@@ -185,8 +186,11 @@ absl::Status Serve(const Flags& flags) {
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
   korb::AdapterOptions adapter_options;
+  // Serialized: a replica applies the counter's calls one at a time in
+  // arrival order, so an invoke-all write that returned early (kFirst) and
+  // the next write reach every replica in the same order.
   adapter_options.threading = flags.threads > 0
-                                  ? korb::ThreadingOptions::SharedPool(flags.threads)
+                                  ? korb::ThreadingOptions::SerializedPool(flags.threads)
                                   : korb::ThreadingOptions::Inline();
   adapter_options.lifespan = korb::Lifespan::kPersistent;
   ASSIGN_OR_RETURN(korb::ObjectAdapter * adapter,

@@ -59,6 +59,14 @@ struct RetryPolicy {
   // already executed from its reply cache instead of running it again. Turn
   // off when calling servers that do not deduplicate (plain gRPC servers).
   bool retry_non_idempotent = true;
+  // Each attempt gets at most this long, within the call's deadline. An
+  // attempt that runs out is a transient failure of its endpoint: the
+  // endpoint goes into failback backoff and the call is retried elsewhere
+  // (if it is retryable and has attempts left). This is what leaves a
+  // replica that hangs without closing its connections; the server sees the
+  // shorter deadline. Infinite (or not positive): an attempt may use the
+  // call's whole deadline.
+  absl::Duration attempt_timeout = absl::InfiniteDuration();
 };
 
 // How a stub calls an object with several endpoints.

@@ -169,14 +169,20 @@ absl::Status CallPlan::Start(grpc::ClientContext* context) {
     context->AddMetadata(std::string(kRequestIdHeader), params_.request_id);
   }
   for (const auto& [key, value] : params_.metadata) context->AddMetadata(key, value);
-  if (params_.deadline != absl::InfiniteFuture()) {
-    context->set_deadline(absl::ToChronoTime(params_.deadline));
+  const absl::Time now = absl::Now();
+  attempt_deadline_ = params_.deadline;
+  if (params_.retry.attempt_timeout > absl::ZeroDuration() &&
+      params_.retry.attempt_timeout != absl::InfiniteDuration()) {
+    attempt_deadline_ = std::min(attempt_deadline_, now + params_.retry.attempt_timeout);
+  }
+  if (attempt_deadline_ != absl::InfiniteFuture()) {
+    context->set_deadline(absl::ToChronoTime(attempt_deadline_));
   }
   if (!AttachAttempt(params_.cancellation.get(), context)) {
     return absl::CancelledError("call cancelled before it started");
   }
   context_ = context;
-  started_ = absl::Now();
+  started_ = now;
   probe_ = current_->endpoints[endpoint_].health->Begin(started_);
   tried_[endpoint_] = true;
   return absl::OkStatus();
@@ -200,6 +206,13 @@ bool CallPlan::Finish(const grpc::Status& status, grpc::ByteBuffer* reply) {
     // connection failure, and retried as one.
     error = absl::UnavailableError(
         absl::StrCat("the call was dropped by the server or the connection (", error.ToString(), ")"));
+  } else if (error.code() == absl::StatusCode::kDeadlineExceeded &&
+             attempt_deadline_ < params_.deadline && now < params_.deadline) {
+    // The attempt's own timeout, not the call's: its endpoint is too slow
+    // or hangs, and the call may go on elsewhere.
+    error = absl::UnavailableError(absl::StrCat(
+        "no answer within the attempt timeout of ",
+        absl::FormatDuration(params_.retry.attempt_timeout), " (", error.ToString(), ")"));
   }
   current_->endpoints[endpoint_].health->End(
       probe_, status.ok() ? AttemptOutcome::kReply : OutcomeOf(error), now - started_,

@@ -22,6 +22,8 @@
 //   failure at a cached       → transient or object-not-exist: drop the
 //   location                    cache entry, start over at the original
 //                               reference (once per call).
+//   the attempt's own timeout → a transient failure of its endpoint
+//   (RetryPolicy::attempt_timeout)
 //   transient failure         → retried if the call is retryable and has
 //                               attempts left; the next attempt goes to an
 //                               endpoint not yet tried if there is one (at
@@ -145,6 +147,7 @@ class CallPlan {
   grpc::ClientContext* context_ = nullptr;  // the started attempt's
   bool probe_ = false;
   absl::Time started_;
+  absl::Time attempt_deadline_ = absl::InfiniteFuture();  // of the started attempt
 
   absl::StatusOr<grpc::ByteBuffer> result_;
 };

@@ -234,6 +234,33 @@ TEST_F(RetryTest, DeadlineExceededIsNotRetried) {
   EXPECT_LE(servant().puts.load(), 1);
 }
 
+// An attempt that outlives RetryPolicy::attempt_timeout on a replica that
+// does not answer fails over to the next replica, well within the call's
+// own deadline, and the silent replica goes into failback backoff.
+TEST_F(RetryTest, AttemptTimeoutLeavesASilentReplica) {
+  ClientOptions options = FastRetries();
+  options.retry.attempt_timeout = absl::Seconds(1);
+  Client client(options);
+  korbclient::RegisterStub stub(client, replicas_.ref());  // ordered failover: 0 first
+  replicas_.servant(0).delay_ms = 60000;
+  absl::StatusOr<korbclient::Result> result =
+      stub.Put(OpText("p"), {.timeout = absl::Seconds(60)});
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->text(), "p");
+  EXPECT_EQ(replicas_.servant(1).puts.load(), 1) << "the second replica did not take over";
+  EndpointStats silent = client.EndpointStatsFor(replicas_.endpoint(0));
+  EXPECT_EQ(silent.failures, 1u);
+  EXPECT_GT(silent.backoff_until, absl::Now()) << "the silent replica is not in backoff";
+
+  // Without an attempt timeout the call waits for its own deadline there.
+  replicas_.servant(0).delay_ms = 60000;
+  Client patient(FastRetries());
+  korbclient::RegisterStub stub2(patient, replicas_.ref());
+  EXPECT_THAT(stub2.Put(OpText("q"), {.timeout = absl::Milliseconds(300)}),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(replicas_.servant(1).puts.load(), 1);
+}
+
 // Asynchronous calls retry too, with their waits on the Client's timer
 // thread; callback and future forms.
 TEST_F(RetryTest, AsyncCallsRetry) {

@@ -53,6 +53,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/percentile.h"
 #include "activation/counter.grpc.pb.h"
 #include "activation/counter.korb.h"
 #include "adapter/object_server.h"
@@ -62,6 +63,8 @@
 #include "servants/sqlite_state_store.h"
 
 namespace {
+
+using ::korb::bench::Percentile;
 
 struct Flags {
   double seconds = 2.5;  // measured time per row and system, spread over rounds
@@ -310,11 +313,6 @@ struct Row {
   int clients = 0;
   double calls_per_s = 0, p50_us = 0, p99_us = 0;
 };
-
-double Percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()))];
-}
 
 // Measures `systems` in interleaved rounds and prints a row for each.
 std::vector<Row> RunGroup(const std::string& group, const std::vector<System>& systems, int clients,

@@ -44,12 +44,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/percentile.h"
 #include "adapter/object_server.h"
 #include "client/client.h"
 #include "echo/echo.grpc.pb.h"
 #include "echo/echo.korb.h"
 
 namespace {
+
+using ::korb::bench::Percentile;
 
 struct Flags {
   double seconds = 0.7;  // measured time per row and system, spread over rounds
@@ -120,12 +123,6 @@ struct Row {
   long calls = 0;
   double calls_per_s = 0, p50_us = 0, p90_us = 0, p99_us = 0;
 };
-
-double Percentile(std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t index = std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()));
-  return sorted[index];
-}
 
 // Latencies and measured time accumulated over the rounds of one row.
 struct Sample {

@@ -51,6 +51,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/percentile.h"
 #include "client/client.h"
 #include "common/sync.h"
 #include "replicated/counter.grpc.pb.h"
@@ -59,6 +60,8 @@
 extern char** environ;
 
 namespace {
+
+using ::korb::bench::Percentile;
 
 struct Flags {
   double seconds = 3;  // per failover phase and per invoke-all row
@@ -146,11 +149,6 @@ struct Row {
   long calls = 0, failed = 0;
   double seconds = 0, calls_per_s = 0, p50_us = 0, p99_us = 0;
 };
-
-double Percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()))];
-}
 
 // Closed-loop client threads calling back to back, their latencies and
 // failures sorted into phases that the main thread switches.

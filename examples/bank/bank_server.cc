@@ -35,6 +35,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "adapter/object_server.h"
+#include "adapter/termination_signals.h"
 #include "bank/bank_app.h"
 #include "common/status_macros.h"
 
@@ -99,13 +100,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
 }
 
 absl::Status Serve(const Flags& flags) {
-  // Signals are taken by sigwait() below, so block them before gRPC starts
-  // threads (which inherit the mask).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before gRPC starts threads, which inherit the blocked mask.
+  const korb::TerminationSignals signals = korb::TerminationSignals::Block();
 
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
@@ -114,8 +110,7 @@ absl::Status Serve(const Flags& flags) {
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
   std::cout << bank.bank_ref << std::endl;
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = signals.Wait();
   std::cerr << "bank_server: signal " << signal << ", shutting down" << std::endl;
   // Shutdown etherealizes every active account; with --write-back that is
   // when their changes are saved.

@@ -44,6 +44,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
+#include "adapter/termination_signals.h"
 #include "common/status_macros.h"
 #include "replicated/counter.grpc.pb.h"
 #include "replicated/counter_servant.h"
@@ -137,25 +138,12 @@ class GrpcCounter final : public replicated::Counter::CallbackService {
   int64_t value_ ABSL_GUARDED_BY(mu_);
 };
 
-// Blocks SIGINT and SIGTERM for every thread (gRPC's inherit the mask), so
-// that WaitForSignal() takes them.
-sigset_t BlockSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
-
-void WaitForSignal(const sigset_t& signals) {
-  int signal = 0;
-  sigwait(&signals, &signal);
+void ReportSignal(int signal) {
   std::cerr << "replicated_server: signal " << signal << ", shutting down" << std::endl;
 }
 
 absl::Status ServeGrpc(const Flags& flags) {
-  const sigset_t signals = BlockSignals();
+  const korb::TerminationSignals signals = korb::TerminationSignals::Block();
   int port = 0;
   std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
   GrpcCounter service(flags.name, flags.initial);
@@ -167,13 +155,13 @@ absl::Status ServeGrpc(const Flags& flags) {
     return absl::UnavailableError("cannot listen on " + flags.listen);
   }
   std::cout << "grpc://" << host << ":" << port << std::endl;
-  WaitForSignal(signals);
+  ReportSignal(signals.Wait());
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   return absl::OkStatus();
 }
 
 absl::Status Serve(const Flags& flags) {
-  const sigset_t signals = BlockSignals();
+  const korb::TerminationSignals signals = korb::TerminationSignals::Block();
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
   // Counter's calls take gRPC's registered-method path (a little less CPU
@@ -216,7 +204,7 @@ absl::Status Serve(const Flags& flags) {
         });
   }
   std::cout << ref << std::endl;
-  WaitForSignal(signals);
+  ReportSignal(signals.Wait());
   server->Shutdown();
   return absl::OkStatus();
 }

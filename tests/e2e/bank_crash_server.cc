@@ -25,6 +25,7 @@
 
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
+#include "adapter/termination_signals.h"
 #include "bank/bank_app.h"
 #include "common/status_macros.h"
 
@@ -37,11 +38,7 @@ struct Flags {
 };
 
 absl::Status Serve(const Flags& flags) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const korb::TerminationSignals signals = korb::TerminationSignals::Block();
 
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
@@ -56,8 +53,7 @@ absl::Status Serve(const Flags& flags) {
         });
   }
   std::cout << bank.bank_ref << std::endl;
-  int signal = 0;
-  sigwait(&signals, &signal);
+  signals.Wait();
   server->Shutdown();
   return absl::OkStatus();
 }

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapter/object_server.h"
+#include "adapter/termination_signals.h"
 #include "common/status_macros.h"
 #include "korbtest/testing.korb.h"
 
@@ -56,11 +57,7 @@ class Activator : public korb::ServantActivator {
 };
 
 absl::Status Serve(const std::string& listen) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const korb::TerminationSignals signals = korb::TerminationSignals::Block();
 
   korb::ObjectServerOptions options;
   options.listen = {listen};
@@ -75,8 +72,7 @@ absl::Status Serve(const std::string& listen) {
     std::cout << adapter->CreateReference("obj-1", type) << "\n";
   }
   std::cout << std::flush;
-  int signal = 0;
-  sigwait(&signals, &signal);
+  signals.Wait();
   server->Shutdown();
   return absl::OkStatus();
 }

@@ -53,6 +53,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/closed_loop.h"
 #include "bench/percentile.h"
 #include "activation/counter.grpc.pb.h"
 #include "activation/counter.korb.h"
@@ -64,7 +65,10 @@
 
 namespace {
 
+using ::korb::bench::ClientLoop;
 using ::korb::bench::Percentile;
+using ::korb::bench::RunClosedLoop;
+using ::korb::bench::Sample;
 
 struct Flags {
   double seconds = 2.5;  // measured time per row and system, spread over rounds
@@ -266,45 +270,21 @@ System GrpcSystem(std::string config, const GrpcServer& server, Op op, KeyFn nex
           std::move(next_key)};
 }
 
-struct Sample {
-  std::vector<double> latencies_us;
-  double seconds = 0;
-};
-
 // `clients` closed-loop threads call back to back: a short warm-up, then
 // `seconds` of measured calls appended to `sample`.
 void Measure(const System& system, int clients, double seconds, Sample* sample) {
-  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
-  std::atomic<bool> failed{false};
-  std::vector<std::vector<double>> latencies(clients);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      CallFn call = system.make_call();
-      std::mt19937_64 random(c * 7919 + latencies.size());
-      for (;;) {
-        int p = phase.load(std::memory_order_relaxed);
-        if (p == 2) break;
-        uint64_t key = system.next_key(random);
-        absl::Time start = absl::Now();
-        if (!call(key)) {
-          failed = true;
-          break;
-        }
-        if (p == 1) latencies[c].push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-      }
-    });
-  }
-  absl::SleepFor(absl::Seconds(std::min(0.1, seconds / 4)));
-  phase = 1;
-  absl::Time start = absl::Now();
-  absl::SleepFor(absl::Seconds(seconds));
-  phase = 2;
-  sample->seconds += absl::ToDoubleSeconds(absl::Now() - start);
-  for (std::thread& t : threads) t.join();
-  if (failed) Die(absl::StrCat("a call failed: ", system.system, "/", system.config));
-  for (auto& l : latencies) {
-    sample->latencies_us.insert(sample->latencies_us.end(), l.begin(), l.end());
+  auto client = [&](int c) {
+    struct State {
+      std::mt19937_64 random;
+      uint64_t key = 0;
+    };
+    auto state = std::make_shared<State>(State{std::mt19937_64(c * 7919 + clients)});
+    return ClientLoop{
+        .prepare = [state, &system] { state->key = system.next_key(state->random); },
+        .call = [state, call = system.make_call()] { return call(state->key); }};
+  };
+  if (!RunClosedLoop(clients, seconds, /*max_warmup=*/0.1, client, sample)) {
+    Die(absl::StrCat("a call failed: ", system.system, "/", system.config));
   }
 }
 

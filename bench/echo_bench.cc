@@ -44,6 +44,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/closed_loop.h"
 #include "bench/percentile.h"
 #include "adapter/object_server.h"
 #include "client/client.h"
@@ -52,7 +53,10 @@
 
 namespace {
 
+using ::korb::bench::ClientLoop;
 using ::korb::bench::Percentile;
+using ::korb::bench::RunClosedLoop;
+using ::korb::bench::Sample;
 
 struct Flags {
   double seconds = 0.7;  // measured time per row and system, spread over rounds
@@ -124,12 +128,6 @@ struct Row {
   double calls_per_s = 0, p50_us = 0, p90_us = 0, p99_us = 0;
 };
 
-// Latencies and measured time accumulated over the rounds of one row.
-struct Sample {
-  std::vector<double> latencies_us;
-  double seconds = 0;
-};
-
 // Runs `clients` closed-loop client threads, each calling `make_call()`'s
 // function back to back: a short warm-up, then `seconds` of measured calls
 // whose latencies are appended to `sample`.
@@ -137,41 +135,15 @@ void Measure(const std::function<CallFn()>& make_call, int clients, size_t paylo
              double seconds, Sample* sample) {
   echo::EchoRequest request;
   request.set_payload(std::string(payload, 'k'));
-  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
-  std::atomic<bool> failed{false};
-  std::vector<std::vector<double>> latencies(clients);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      CallFn call = make_call();
-      echo::EchoReply reply;
-      std::vector<double>& mine = latencies[c];
-      mine.reserve(100000);
-      for (;;) {
-        int p = phase.load(std::memory_order_relaxed);
-        if (p == 2) break;
-        absl::Time start = absl::Now();
-        if (!call(request, &reply) || reply.payload().size() != payload) {
-          failed = true;
-          break;
-        }
-        if (p == 1) mine.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-      }
-    });
-  }
-  absl::SleepFor(absl::Seconds(std::min(0.2, seconds / 4)));
-  phase = 1;
-  absl::Time start = absl::Now();
-  absl::SleepFor(absl::Seconds(seconds));
-  phase = 2;
-  sample->seconds += absl::ToDoubleSeconds(absl::Now() - start);
-  for (std::thread& t : threads) t.join();
-  if (failed) {
+  auto client = [&](int) {
+    auto reply = std::make_shared<echo::EchoReply>();
+    return ClientLoop{.call = [call = make_call(), &request, reply, payload] {
+      return call(request, reply.get()) && reply->payload().size() == payload;
+    }};
+  };
+  if (!RunClosedLoop(clients, seconds, /*max_warmup=*/0.2, client, sample)) {
     std::cerr << "echo_bench: a call failed" << std::endl;
     std::exit(EXIT_FAILURE);
-  }
-  for (auto& l : latencies) {
-    sample->latencies_us.insert(sample->latencies_us.end(), l.begin(), l.end());
   }
 }
 

@@ -29,13 +29,16 @@ absl::string_view ErrorKindName(ErrorKind kind) {
       return "transient";
     case ErrorKind::kForward:
       return "forward";
+    case ErrorKind::kNameNotBound:
+      return "name-not-bound";
   }
   return "";  // An out-of-range enum value: not a Korb-refined error.
 }
 
 ErrorKind ParseErrorKind(absl::string_view name) {
   for (ErrorKind kind : {ErrorKind::kObjectNotExist, ErrorKind::kNoSuchMethod,
-                         ErrorKind::kBadRequest, ErrorKind::kTransient, ErrorKind::kForward}) {
+                         ErrorKind::kBadRequest, ErrorKind::kTransient, ErrorKind::kForward,
+                         ErrorKind::kNameNotBound}) {
     if (name == ErrorKindName(kind)) return kind;
   }
   return ErrorKind::kNone;

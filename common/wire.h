@@ -40,6 +40,7 @@ enum class ErrorKind {
   kBadRequest,      // "bad-request": the payload did not decode (INVALID_ARGUMENT).
   kTransient,       // "transient": retry elsewhere or later (UNAVAILABLE, RESOURCE_EXHAUSTED).
   kForward,         // "forward": the object moved; see kForwardHeader.
+  kNameNotBound,    // "name-not-bound": the naming service has no binding (NOT_FOUND).
 };
 
 // The wire name of `kind` ("object-not-exist", ...); empty for kNone.

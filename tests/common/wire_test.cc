@@ -18,7 +18,7 @@ namespace {
 
 constexpr ErrorKind kAllKinds[] = {ErrorKind::kObjectNotExist, ErrorKind::kNoSuchMethod,
                                    ErrorKind::kBadRequest, ErrorKind::kTransient,
-                                   ErrorKind::kForward};
+                                   ErrorKind::kForward, ErrorKind::kNameNotBound};
 
 // --- Error kinds ------------------------------------------------------------
 
@@ -30,6 +30,7 @@ TEST(ErrorKind, WireNamesAreFixed) {
   EXPECT_EQ(ErrorKindName(ErrorKind::kBadRequest), "bad-request");
   EXPECT_EQ(ErrorKindName(ErrorKind::kTransient), "transient");
   EXPECT_EQ(ErrorKindName(ErrorKind::kForward), "forward");
+  EXPECT_EQ(ErrorKindName(ErrorKind::kNameNotBound), "name-not-bound");
 }
 
 TEST(ErrorKind, NamesRoundTrip) {

@@ -2,6 +2,8 @@
 # Installs the Debian 12 packages Korb needs to build, test and benchmark.
 # Idempotent: installs only what is missing, and runs `apt-get update` only
 # when something is. Needs root (or sudo) only when something is missing.
+#   scripts/install-deps.sh          what `make build/test/demo` need
+#   scripts/install-deps.sh fuzz     what `make fuzz` needs (clang, libFuzzer)
 set -euo pipefail
 
 packages=(
@@ -11,6 +13,9 @@ packages=(
   libabsl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+if [[ "${1:-}" == "fuzz" ]]; then
+  packages=(clang libclang-rt-14-dev cmake ninja-build)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

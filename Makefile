@@ -5,12 +5,17 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo demo-replicated test bench clean
+.PHONY: all deps bench-deps configure build demo demo-replicated test bench bench-peers clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# What only the peer benchmark needs (ZeroC Ice, omniORB, matplotlib). The
+# next `make build` configures again, finds them and builds their programs.
+bench-deps: deps
+	@bash scripts/install-bench-deps.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
@@ -31,7 +36,12 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \
-	  $(BUILD_DIR)/bench/failover_bench
+	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/peers/peer_bench
+
+# Korb against raw gRPC, ZeroC Ice and omniORB across processes (skips the
+# peers that `make bench-deps` did not install).
+bench-peers: build
+	@$(BUILD_DIR)/bench/peers/peer_bench
 
 clean:
 	@rm -rf $(BUILD_DIR)

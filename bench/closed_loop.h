@@ -15,6 +15,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/percentile.h"
 
 namespace korb::bench {
 
@@ -23,6 +24,23 @@ struct Sample {
   std::vector<double> latencies_us;
   double seconds = 0;
 };
+
+// A row's figures, read off its accumulated sample.
+struct Figures {
+  long calls = 0;
+  double calls_per_s = 0, p50_us = 0, p90_us = 0, p99_us = 0;
+};
+
+// Sorts the sample's latencies in place and reads the figures off them.
+inline Figures Summarize(Sample& sample) {
+  std::vector<double>& all = sample.latencies_us;
+  std::sort(all.begin(), all.end());
+  return {.calls = static_cast<long>(all.size()),
+          .calls_per_s = sample.seconds > 0 ? all.size() / sample.seconds : 0,
+          .p50_us = Percentile(all, 0.50),
+          .p90_us = Percentile(all, 0.90),
+          .p99_us = Percentile(all, 0.99)};
+}
 
 // One client's next call; false if it failed. Anything the client computes
 // before the call goes in `prepare`, outside the timed region.

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Charts of peer_bench runs: one PNG per payload.
 
 Usage: bench/peers/chart.py --out-dir docs/bench run1.json run2.json ...
@@ -7,14 +7,19 @@ Each PNG (peers-32B.png, peers-4KiB.png) has two panels with the systems in
 the same order, coloured by family (Korb, raw gRPC, Ice, omniORB):
 - latency with 1 client: p50, p90 and p99 bars per system (shorter is better);
 - throughput: calls/s with 8 and 32 closed-loop clients (longer is better).
-Every figure is the median over the runs given. Needs python3-matplotlib
-(`make bench-deps`).
+Every figure is the median over the runs given. Needs Debian's
+python3-matplotlib (`make bench-deps`), hence Debian's /usr/bin/python3 rather
+than whichever python3 comes first on PATH.
 """
 import argparse
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:
+    sys.exit("chart.py: no matplotlib for %s; run `make bench-deps` and use /usr/bin/python3"
+             % sys.executable)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -30,8 +35,10 @@ def colour(system):
     return COLOURS.get(system.split("/")[0], "#777777")
 
 
-def grouped_bars(ax, systems, series, title, xlabel):
-    """series: [(legend, alpha, [value per system])], drawn top to bottom per system."""
+def grouped_bars(ax, systems, series, title, xlabel, log=False):
+    """series: [(legend, alpha, [value per system])], drawn top to bottom per system.
+
+    The axes share their y axis, which the caller turns top-down once."""
     height = 0.8 / len(series)
     for i, (legend, alpha, values) in enumerate(series):
         ys = [s_index + (i - (len(series) - 1) / 2) * height for s_index in range(len(systems))]
@@ -42,11 +49,16 @@ def grouped_bars(ax, systems, series, title, xlabel):
                 ax.text(v, y, " %s" % format_value(v), va="center", fontsize=7)
     ax.set_yticks(range(len(systems)))
     ax.set_yticklabels([label(s) for s in systems], fontsize=8)
-    ax.invert_yaxis()
+    if log:
+        # One slow outlier (a p99 of milliseconds on a busy machine) would
+        # otherwise squash every p50 into a sliver.
+        ax.set_xscale("log")
+        present = [v for _, _, values in series for v in values if v]
+        ax.set_xlim(min(present) / 2, max(present) * 3)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.margins(x=0.18)
+    ax.margins(x=0.25 if log else 0.18)
     ax.legend(handles=[Patch(color="#555555", alpha=alpha, label=legend)
                        for legend, alpha, _ in series], fontsize=8, loc="lower right")
 
@@ -63,12 +75,13 @@ def chart(runs, payload, path):
         (q, alpha, [median_of(runs, s, "latency", 1, payload, field) for s in systems])
         for q, alpha, field in (("p50", 1.0, "p50_us"), ("p90", 0.6, "p90_us"),
                                 ("p99", 0.3, "p99_us"))],
-        "Latency, 1 client (µs, shorter is better)", "µs")
+        "Latency, 1 client (µs, log scale, shorter is better)", "µs", log=True)
     grouped_bars(thr, systems, [
         ("%d clients" % c, alpha, [median_of(runs, s, "throughput", c, payload, "calls_per_s")
                                    for s in systems])
         for c, alpha in ((8, 0.55), (32, 1.0))],
         "Throughput (calls/s, longer is better)", "calls/s")
+    lat.invert_yaxis()  # the first system on top (the axes share y)
     fig.suptitle("Echo of %s across processes on loopback: medians of %d runs "
                  "(2 shared cores; compare within a chart)" % (payload_label(payload), len(runs)),
                  fontsize=11)

@@ -17,30 +17,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "bench/echo_servants.h"
 #include "bench/peers/peer_server.h"
-#include "echo/echo.grpc.pb.h"
 #include "stream_echo.grpc.pb.h"
 
 namespace {
-
-class SyncEcho final : public echo::Echo::Service {
-  grpc::Status Echo(grpc::ServerContext*, const echo::EchoRequest* request,
-                    echo::EchoReply* reply) override {
-    reply->set_payload(request->payload());
-    return grpc::Status::OK;
-  }
-};
-
-class CallbackEcho final : public echo::Echo::CallbackService {
-  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
-                                 const echo::EchoRequest* request,
-                                 echo::EchoReply* reply) override {
-    reply->set_payload(request->payload());
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-};
 
 // One per stream: read, write back, read again, until the client half-closes.
 class PingPong final : public grpc::ServerBidiReactor<peerbench::Chunk, peerbench::Chunk> {
@@ -99,9 +80,9 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<grpc::Service> service;
   if (mode == "sync") {
-    service = std::make_unique<SyncEcho>();
+    service = std::make_unique<korb::bench::GrpcSyncEcho>();
   } else if (mode == "callback") {
-    service = std::make_unique<CallbackEcho>();
+    service = std::make_unique<korb::bench::GrpcCallbackEcho>();
   } else if (mode == "stream") {
     service = std::make_unique<StreamEcho>();
   } else {

@@ -10,20 +10,10 @@
 
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
+#include "bench/echo_servants.h"
 #include "bench/peers/peer_server.h"
-#include "echo/echo.korb.h"
 
 namespace {
-
-class EchoServant : public echo::EchoServant {
- public:
-  absl::StatusOr<echo::EchoReply> Echo(korb::CallContext&,
-                                       const echo::EchoRequest& request) override {
-    echo::EchoReply reply;
-    reply.set_payload(request.payload());
-    return reply;
-  }
-};
 
 [[noreturn]] void Usage() {
   std::cerr << "usage: peer_korb_server --policy inline|pool [--pool-threads N] "
@@ -70,7 +60,7 @@ int main(int argc, char** argv) {
       server.ok() ? (*server)->CreateAdapter(policy, {.threading = threading})
                   : absl::StatusOr<korb::ObjectAdapter*>(server.status());
   absl::StatusOr<korb::Ref> ref = adapter.ok()
-                                      ? (*adapter)->Activate("echo", std::make_shared<EchoServant>())
+                                      ? (*adapter)->Activate("echo", std::make_shared<korb::bench::KorbEcho>())
                                       : absl::StatusOr<korb::Ref>(adapter.status());
   if (!ref.ok()) {
     std::cerr << "peer_korb_server: " << ref.status() << std::endl;

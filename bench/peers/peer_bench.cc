@@ -41,12 +41,11 @@
 #include "absl/strings/str_split.h"
 #include "bench/closed_loop.h"
 #include "bench/peers/child_process.h"
-#include "bench/percentile.h"
 #include "common/status_macros.h"
 
 namespace {
 
-using ::korb::bench::Percentile;
+using ::korb::bench::Figures;
 using ::korb::bench::Sample;
 using ::korb::bench::peers::ChildProcess;
 
@@ -104,8 +103,7 @@ struct Row {
   std::string scenario;
   int clients = 0;
   size_t payload = 0;
-  long calls = 0;
-  double calls_per_s = 0, p50_us = 0, p90_us = 0, p99_us = 0;
+  Figures figures;
 };
 
 // A started system: its server and client processes.
@@ -193,25 +191,12 @@ absl::Status MeasureOnce(Running& running, int clients, size_t payload, double s
   return absl::OkStatus();
 }
 
-Row Summarize(const System& system, Sample& sample) {
-  std::vector<double>& all = sample.latencies_us;
-  std::sort(all.begin(), all.end());
-  Row row;
-  row.system = &system;
-  row.calls = static_cast<long>(all.size());
-  row.calls_per_s = sample.seconds > 0 ? all.size() / sample.seconds : 0;
-  row.p50_us = Percentile(all, 0.50);
-  row.p90_us = Percentile(all, 0.90);
-  row.p99_us = Percentile(all, 0.99);
-  return row;
-}
-
 void Print(const Row& r) {
   std::cout << absl::StrFormat(
                    "{%s,\"scenario\":\"%s\",\"clients\":%d,\"payload\":%d,\"calls\":%d,"
                    "\"calls_per_s\":%.0f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f}",
-                   JsonName(*r.system), r.scenario, r.clients, r.payload, r.calls, r.calls_per_s,
-                   r.p50_us, r.p90_us, r.p99_us)
+                   JsonName(*r.system), r.scenario, r.clients, r.payload, r.figures.calls,
+                   r.figures.calls_per_s, r.figures.p50_us, r.figures.p90_us, r.figures.p99_us)
             << std::endl;
 }
 
@@ -219,9 +204,12 @@ void Print(const Row& r) {
 void PrintRatios(const std::vector<Row>& rows) {
   for (const Row& k : rows) {
     if (k.system->system != "korb") continue;
+    const Figures& korb = k.figures;
     for (const Row& p : rows) {
+      const Figures& peer = p.figures;
       if (p.system->system == "korb" || p.scenario != k.scenario || p.clients != k.clients ||
-          p.payload != k.payload || p.p50_us <= 0 || p.p99_us <= 0 || p.calls_per_s <= 0) {
+          p.payload != k.payload || peer.p50_us <= 0 || peer.p99_us <= 0 ||
+          peer.calls_per_s <= 0) {
         continue;
       }
       std::cout << absl::StrFormat(
@@ -229,7 +217,8 @@ void PrintRatios(const std::vector<Row>& rows) {
                        "\"clients\":%d,\"payload\":%d,\"p50_ratio\":%.3f,\"p99_ratio\":%.3f,"
                        "\"throughput_ratio\":%.3f}",
                        k.system->name(), p.system->name(), k.scenario, k.clients, k.payload,
-                       k.p50_us / p.p50_us, k.p99_us / p.p99_us, k.calls_per_s / p.calls_per_s)
+                       korb.p50_us / peer.p50_us, korb.p99_us / peer.p99_us,
+                       korb.calls_per_s / peer.calls_per_s)
                 << std::endl;
     }
   }
@@ -269,10 +258,11 @@ absl::Status Run(const Flags& flags, const std::string& scratch) {
         }
       }
       for (size_t k = 0; k < running.size(); ++k) {
-        Row row = Summarize(*running[k].system, samples[k]);
-        row.scenario = scenario;
-        row.clients = clients;
-        row.payload = payload;
+        Row row{.system = running[k].system,
+                .scenario = scenario,
+                .clients = clients,
+                .payload = payload,
+                .figures = korb::bench::Summarize(samples[k])};
         Print(row);
         rows.push_back(row);
       }

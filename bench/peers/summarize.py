@@ -8,10 +8,11 @@ and prints, for each payload:
 
 - the systems' figures: p50/p99 latency with 1 client, calls/s with 8 and
   32 clients, each the median over the runs;
-- Korb's ratios to every other system: p50 (1 client; below 1 is Korb
-  faster) and calls/s at 8 and 32 clients (above 1 is Korb faster), each
-  the median over the runs of the ratio measured within one run, the only
-  figures that mean something on a machine shared with other work.
+- Korb's ratios to every other system, a row per peer and three columns per
+  Korb system: p50 with 1 client (below 1 is Korb faster) and calls/s with
+  8 and 32 clients (above 1 is Korb faster), each the median over the runs
+  of the ratio measured within one run, the only figures that mean
+  something on a machine shared with other work.
 
 Systems skipped in a run (a peer not built) are listed, not guessed.
 """
@@ -115,15 +116,20 @@ def print_tables(runs):
                 fmt(median_of(runs, s, "throughput", 8, payload, "calls_per_s"), "%.0f"),
                 fmt(median_of(runs, s, "throughput", 32, payload, "calls_per_s"), "%.0f")))
         print()
-        print("| Korb | versus | p50 ratio, 1 client | calls/s ratio, 8 clients | calls/s ratio, 32 clients |")
-        print("|---|---|---|---|---|")
-        for k in (s for s in systems if s.startswith("korb/")):
-            for p in (s for s in systems if not s.startswith("korb/")):
-                print("| %s | %s | %s | %s | %s |" % (
-                    label(k), label(p),
-                    fmt(median_ratio(runs, k, p, "latency", 1, payload, "p50_us"), "%.2f×"),
-                    fmt(median_ratio(runs, k, p, "throughput", 8, payload, "calls_per_s"), "%.2f×"),
-                    fmt(median_ratio(runs, k, p, "throughput", 32, payload, "calls_per_s"), "%.2f×")))
+        korbs = [s for s in systems if s.startswith("korb/")]
+        peers = [s for s in systems if not s.startswith("korb/")]
+        header = "| Korb versus | " + " | ".join(
+            "%s: %s" % (label(k), what) for k in korbs
+            for what in ("p50, 1 client", "calls/s, 8 clients", "calls/s, 32 clients")) + " |"
+        print(header)
+        print("|---" * (1 + 3 * len(korbs)) + "|")
+        for p in peers:
+            cells = []
+            for k in korbs:
+                cells += [fmt(median_ratio(runs, k, p, "latency", 1, payload, "p50_us"), "%.2f×"),
+                          fmt(median_ratio(runs, k, p, "throughput", 8, payload, "calls_per_s"), "%.2f×"),
+                          fmt(median_ratio(runs, k, p, "throughput", 32, payload, "calls_per_s"), "%.2f×")]
+            print("| %s | %s |" % (label(p), " | ".join(cells)))
         print()
     for i, (_, skipped) in enumerate(runs):
         for system, why in sorted(skipped.items()):

@@ -35,7 +35,7 @@ def colour(system):
     return COLOURS.get(system.split("/")[0], "#777777")
 
 
-def grouped_bars(ax, systems, series, title, xlabel, log=False):
+def grouped_bars(ax, systems, series, title, log=False):
     """series: [(legend, alpha, [value per system])], drawn top to bottom per system.
 
     The axes share their y axis, which the caller turns top-down once."""
@@ -56,11 +56,12 @@ def grouped_bars(ax, systems, series, title, xlabel, log=False):
         present = [v for _, _, values in series for v in values if v]
         ax.set_xlim(min(present) / 2, max(present) * 3)
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel(xlabel, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     ax.margins(x=0.25 if log else 0.18)
+    # Below the panel, where no bar or figure can be.
     ax.legend(handles=[Patch(color="#555555", alpha=alpha, label=legend)
-                       for legend, alpha, _ in series], fontsize=8, loc="lower right")
+                       for legend, alpha, _ in series], fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.07), ncol=len(series), frameon=False)
 
 
 def format_value(v):
@@ -75,12 +76,12 @@ def chart(runs, payload, path):
         (q, alpha, [median_of(runs, s, "latency", 1, payload, field) for s in systems])
         for q, alpha, field in (("p50", 1.0, "p50_us"), ("p90", 0.6, "p90_us"),
                                 ("p99", 0.3, "p99_us"))],
-        "Latency, 1 client (µs, log scale, shorter is better)", "µs", log=True)
+        "Latency, 1 client (µs, log scale, shorter is better)", log=True)
     grouped_bars(thr, systems, [
         ("%d clients" % c, alpha, [median_of(runs, s, "throughput", c, payload, "calls_per_s")
                                    for s in systems])
         for c, alpha in ((8, 0.55), (32, 1.0))],
-        "Throughput (calls/s, longer is better)", "calls/s")
+        "Throughput (calls/s, longer is better)")
     lat.invert_yaxis()  # the first system on top (the axes share y)
     fig.suptitle("Echo of %s across processes on loopback: medians of %d runs "
                  "(2 shared cores; compare within a chart)" % (payload_label(payload), len(runs)),

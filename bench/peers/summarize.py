@@ -119,7 +119,7 @@ def print_tables(runs):
         korbs = [s for s in systems if s.startswith("korb/")]
         peers = [s for s in systems if not s.startswith("korb/")]
         header = "| Korb versus | " + " | ".join(
-            "%s: %s" % (label(k), what) for k in korbs
+            "%s: %s" % (k.split("/")[1], what) for k in korbs
             for what in ("p50, 1 client", "calls/s, 8 clients", "calls/s, 32 clients")) + " |"
         print(header)
         print("|---" * (1 + 3 * len(korbs)) + "|")

@@ -1,9 +1,9 @@
 // The benchmarks' closed-loop measurement: client threads call back to back,
 // first for a short warm-up, then for a measured period whose latencies are
-// kept.
+// kept; Summarize() reads a row's figures (calls/s, percentiles) off them.
 //
 // Thread-safety: RunClosedLoop() is called from one thread; it runs the
-// clients' calls on threads of its own.
+// clients' calls on threads of its own. Summarize() is thread-compatible.
 #ifndef KORB_BENCH_CLOSED_LOOP_H_
 #define KORB_BENCH_CLOSED_LOOP_H_
 

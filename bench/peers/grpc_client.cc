@@ -64,7 +64,9 @@ class PingPongStream {
   ~PingPongStream() {
     stream_->WritesDone();
     grpc::Status status = stream_->Finish();
-    if (!status.ok()) std::cerr << "peer_grpc_client: stream: " << status.error_message() << std::endl;
+    if (!status.ok()) {
+      std::cerr << "peer_grpc_client: stream: " << status.error_message() << std::endl;
+    }
   }
   bool Call(const peerbench::Chunk& request, peerbench::Chunk* reply) {
     return stream_->Write(request) && stream_->Read(reply);

@@ -59,9 +59,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<korb::ObjectAdapter*> adapter =
       server.ok() ? (*server)->CreateAdapter(policy, {.threading = threading})
                   : absl::StatusOr<korb::ObjectAdapter*>(server.status());
-  absl::StatusOr<korb::Ref> ref = adapter.ok()
-                                      ? (*adapter)->Activate("echo", std::make_shared<korb::bench::KorbEcho>())
-                                      : absl::StatusOr<korb::Ref>(adapter.status());
+  absl::StatusOr<korb::Ref> ref =
+      adapter.ok() ? (*adapter)->Activate("echo", std::make_shared<korb::bench::KorbEcho>())
+                   : absl::StatusOr<korb::Ref>(adapter.status());
   if (!ref.ok()) {
     std::cerr << "peer_korb_server: " << ref.status() << std::endl;
     return EXIT_FAILURE;

@@ -68,7 +68,9 @@ struct System {
 // sockets. Adding a system (a Korb transport, a threading policy, a peer) is
 // one entry here, with a server and a client that speak peer_client.h.
 std::vector<System> Systems(const std::string& sockets) {
-  auto unix_socket = [&](const std::string& name) { return absl::StrCat("unix:", sockets, "/", name); };
+  auto unix_socket = [&](const std::string& name) {
+    return absl::StrCat("unix:", sockets, "/", name);
+  };
   return {
       {"korb", "inline", "tcp", {"peer_korb_server", "--policy", "inline"},
        {"peer_grpc_client", "--mode", "korb"}},
@@ -213,7 +215,8 @@ void PrintRatios(const std::vector<Row>& rows) {
         continue;
       }
       std::cout << absl::StrFormat(
-                       "{\"system\":\"ratio\",\"korb\":\"%s\",\"versus\":\"%s\",\"scenario\":\"%s\","
+                       "{\"system\":\"ratio\",\"korb\":\"%s\",\"versus\":\"%s\","
+                       "\"scenario\":\"%s\","
                        "\"clients\":%d,\"payload\":%d,\"p50_ratio\":%.3f,\"p99_ratio\":%.3f,"
                        "\"throughput_ratio\":%.3f}",
                        k.system->name(), p.system->name(), k.scenario, k.clients, k.payload,

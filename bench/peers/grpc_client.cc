@@ -3,7 +3,10 @@
 //   korb    Korb's generated echo.EchoStub on one korb::Client (one channel,
 //           hence one connection, shared by every thread), a stub per thread
 //   unary   gRPC's generated echo.Echo stub on one channel shared by every
-//           thread, one ClientContext per call
+//           thread, one ClientContext per call; given a Korb reference, it
+//           calls that Korb object as any plain gRPC client can, with the
+//           `korb-object` header (docs/wire.md), which tells Korb's client
+//           runtime's cost apart from its server's
 //   stream  one long-lived peerbench.StreamEcho bidi stream per thread on one
 //           shared channel; a call writes a message and reads the reply
 //
@@ -15,6 +18,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/match.h"
 #include "bench/peers/peer_client.h"
 #include "client/client.h"
 #include "echo/echo.grpc.pb.h"
@@ -39,13 +43,17 @@ ClientLoop KorbLoop(korb::Client& client, const korb::Ref& ref, size_t payload) 
   }};
 }
 
-ClientLoop UnaryLoop(const std::shared_ptr<grpc::Channel>& channel, size_t payload) {
+// `korb_object`: the korb-object header's value, or empty for a plain gRPC
+// server.
+ClientLoop UnaryLoop(const std::shared_ptr<grpc::Channel>& channel, const std::string& korb_object,
+                     size_t payload) {
   std::shared_ptr<echo::Echo::Stub> stub = echo::Echo::NewStub(channel);
   auto request = std::make_shared<echo::EchoRequest>();
   request->set_payload(std::string(payload, 'k'));
   auto reply = std::make_shared<echo::EchoReply>();
-  return {.call = [stub, request, reply, payload] {
+  return {.call = [stub, korb_object, request, reply, payload] {
     grpc::ClientContext context;
+    if (!korb_object.empty()) context.AddMetadata("korb-object", korb_object);
     grpc::Status status = stub->Echo(&context, *request, reply.get());
     if (!status.ok()) {
       std::cerr << "peer_grpc_client: " << status.error_message() << std::endl;
@@ -123,11 +131,25 @@ int main(int argc, char** argv) {
     return korb::bench::peers::ServeDriver(
         [&](int, size_t payload) { return KorbLoop(client, *ref, payload); });
   }
+  std::string korb_object;
+  if (absl::StartsWith(target, "korb://")) {
+    absl::StatusOr<korb::Ref> ref = korb::Ref::Parse(target);
+    if (!ref.ok() || mode != "unary") {
+      std::cerr << "peer_grpc_client: a Korb reference needs --mode korb or unary" << std::endl;
+      return EXIT_FAILURE;
+    }
+    // The string form's path is "<adapter>/<id>", already percent-encoded as
+    // the header wants it.
+    const std::string uri = ref->ToString();
+    const size_t path = uri.find('/', std::string("korb://").size()) + 1;
+    korb_object = uri.substr(path, uri.find('?', path) - path);
+    target = ref->endpoints().front().ToString();
+  }
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   if (mode == "unary") {
     return korb::bench::peers::ServeDriver(
-        [&](int, size_t payload) { return UnaryLoop(channel, payload); });
+        [&](int, size_t payload) { return UnaryLoop(channel, korb_object, payload); });
   }
   if (mode == "stream") {
     return korb::bench::peers::ServeDriver(

@@ -76,6 +76,10 @@ std::vector<System> Systems(const std::string& sockets) {
        {"peer_grpc_client", "--mode", "korb"}},
       {"korb", "pool4", "tcp", {"peer_korb_server", "--policy", "pool", "--pool-threads", "4"},
        {"peer_grpc_client", "--mode", "korb"}},
+      // Korb's server called by gRPC's generated stub: Korb's client runtime
+      // is what this row leaves out.
+      {"korb", "inline_grpc_stub", "tcp", {"peer_korb_server", "--policy", "inline"},
+       {"peer_grpc_client", "--mode", "unary"}},
       {"grpc", "sync", "tcp", {"peer_grpc_server", "--mode", "sync"},
        {"peer_grpc_client", "--mode", "unary"}},
       {"grpc", "callback", "tcp", {"peer_grpc_server", "--mode", "callback"},

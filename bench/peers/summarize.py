@@ -21,13 +21,14 @@ import statistics
 import sys
 
 # The order of peer_bench's own table; unknown systems sort last.
-ORDER = ["korb/inline/tcp", "korb/pool4/tcp", "grpc/sync/tcp", "grpc/callback/tcp",
-         "grpc/stream/tcp", "grpc/callback/unix", "grpc/stream/unix", "ice/default/tcp",
-         "ice/pool32/tcp", "omniorb/default/tcp", "omniorb/default/unix"]
+ORDER = ["korb/inline/tcp", "korb/pool4/tcp", "korb/inline_grpc_stub/tcp", "grpc/sync/tcp",
+         "grpc/callback/tcp", "grpc/stream/tcp", "grpc/callback/unix", "grpc/stream/unix",
+         "ice/default/tcp", "ice/pool32/tcp", "omniorb/default/tcp", "omniorb/default/unix"]
 
 LABELS = {
     "korb/inline/tcp": "Korb inline + Korb stub",
     "korb/pool4/tcp": "Korb pool(4) + Korb stub",
+    "korb/inline_grpc_stub/tcp": "Korb inline + gRPC's generated stub",
     "grpc/sync/tcp": "raw gRPC sync server + stub",
     "grpc/callback/tcp": "raw gRPC callback server + stub",
     "grpc/stream/tcp": "raw gRPC bidi stream ping-pong",

@@ -8,9 +8,9 @@ and prints, for each payload:
 
 - the systems' figures: p50/p99 latency with 1 client, calls/s with 8 and
   32 clients, each the median over the runs;
-- Korb's ratios to every other system, a row per peer and three columns per
-  Korb system: p50 with 1 client (below 1 is Korb faster) and calls/s with
-  8 and 32 clients (above 1 is Korb faster), each the median over the runs
+- Korb's ratios to every other system, a row per Korb system and peer: p50
+  with 1 client (below 1 is Korb faster) and calls/s with 8 and 32 clients
+  (above 1 is Korb faster) for each payload, each the median over the runs
   of the ratio measured within one run, the only figures that mean
   something on a machine shared with other work.
 
@@ -102,36 +102,39 @@ def payload_label(payload):
     return "4 KiB" if payload == 4096 else "%d B" % payload
 
 
+# The ratio table's columns: (scenario, clients, field, heading).
+RATIOS = [("latency", 1, "p50_us", "p50, 1 client"),
+          ("throughput", 8, "calls_per_s", "calls/s, 8 clients"),
+          ("throughput", 32, "calls_per_s", "calls/s, 32 clients")]
+
+
 def print_tables(runs):
     systems = systems_of(runs)
     payloads = sorted({key[3] for rows, _ in runs for key in rows})
     for payload in payloads:
         print("#### %s, medians of %d runs\n" % (payload_label(payload), len(runs)))
-        print("| system | p50 µs, 1 client | p99 µs, 1 client | calls/s, 8 clients | calls/s, 32 clients |")
+        print("| system | p50 µs, 1 client | p99 µs, 1 client | calls/s, 8 clients "
+              "| calls/s, 32 clients |")
         print("|---|---|---|---|---|")
         for s in systems:
-            print("| %s | %s | %s | %s | %s |" % (
-                label(s),
-                fmt(median_of(runs, s, "latency", 1, payload, "p50_us"), "%.0f"),
-                fmt(median_of(runs, s, "latency", 1, payload, "p99_us"), "%.0f"),
-                fmt(median_of(runs, s, "throughput", 8, payload, "calls_per_s"), "%.0f"),
-                fmt(median_of(runs, s, "throughput", 32, payload, "calls_per_s"), "%.0f")))
+            cells = [median_of(runs, s, "latency", 1, payload, "p50_us"),
+                     median_of(runs, s, "latency", 1, payload, "p99_us"),
+                     median_of(runs, s, "throughput", 8, payload, "calls_per_s"),
+                     median_of(runs, s, "throughput", 32, payload, "calls_per_s")]
+            print("| %s | %s |" % (label(s), " | ".join(fmt(c, "%.0f") for c in cells)))
         print()
-        korbs = [s for s in systems if s.startswith("korb/")]
-        peers = [s for s in systems if not s.startswith("korb/")]
-        header = "| Korb versus | " + " | ".join(
-            "%s: %s" % (k.split("/")[1], what) for k in korbs
-            for what in ("p50, 1 client", "calls/s, 8 clients", "calls/s, 32 clients")) + " |"
-        print(header)
-        print("|---" * (1 + 3 * len(korbs)) + "|")
-        for p in peers:
-            cells = []
-            for k in korbs:
-                cells += [fmt(median_ratio(runs, k, p, "latency", 1, payload, "p50_us"), "%.2f×"),
-                          fmt(median_ratio(runs, k, p, "throughput", 8, payload, "calls_per_s"), "%.2f×"),
-                          fmt(median_ratio(runs, k, p, "throughput", 32, payload, "calls_per_s"), "%.2f×")]
-            print("| %s | %s |" % (label(p), " | ".join(cells)))
-        print()
+    print("#### Korb's ratios to every other system, medians of %d runs\n" % len(runs))
+    print("| Korb | versus | " + " | ".join(
+        "%s, %s" % (heading, payload_label(payload))
+        for payload in payloads for _, _, _, heading in RATIOS) + " |")
+    print("|---|---" + "|---" * (len(payloads) * len(RATIOS)) + "|")
+    for k in (s for s in systems if s.startswith("korb/")):
+        for p in (s for s in systems if not s.startswith("korb/")):
+            cells = [median_ratio(runs, k, p, scenario, clients, payload, field)
+                     for payload in payloads for scenario, clients, field, _ in RATIOS]
+            print("| %s | %s | %s |" % (label(k), label(p),
+                                        " | ".join(fmt(c, "%.2f×") for c in cells)))
+    print()
     for i, (_, skipped) in enumerate(runs):
         for system, why in sorted(skipped.items()):
             print("Run %d skipped %s: %s" % (i + 1, system, why))

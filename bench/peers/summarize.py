@@ -11,10 +11,13 @@ and prints, for each payload:
 - Korb's ratios to every other system, a row per Korb system and peer: p50
   with 1 client (below 1 is Korb faster) and calls/s with 8 and 32 clients
   (above 1 is Korb faster) for each payload, each the median over the runs
-  of the ratio measured within one run, the only figures that mean
-  something on a machine shared with other work.
+  of the ratio measured within one run (the only figures that mean
+  something on a machine shared with other work), with the lowest and the
+  highest run's, so that the noise shows.
 
-Systems skipped in a run (a peer not built) are listed, not guessed.
+Then Korb's stub against gRPC's generated stub calling the same Korb server,
+when the run has that row. Systems skipped in a run (a peer not built) are
+listed, not guessed.
 """
 import json
 import statistics
@@ -84,14 +87,24 @@ def median_of(runs, system, scenario, clients, payload, field):
     return statistics.median(values) if values else None
 
 
-def median_ratio(runs, korb, peer, scenario, clients, payload, field):
+def ratios(runs, korb, peer, scenario, clients, payload, field):
+    """The ratio korb/peer of `field` in each run that has both rows."""
     values = []
     for rows, _ in runs:
         k = rows.get((korb, scenario, clients, payload))
         p = rows.get((peer, scenario, clients, payload))
         if k and p and p[field] > 0:
             values.append(k[field] / p[field])
-    return statistics.median(values) if values else None
+    return values
+
+
+def fmt_ratios(values):
+    """The median, and the runs' spread when there are several: 1.19× (1.10–1.31)."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return "%.2f×" % values[0]
+    return "%.2f× (%.2f–%.2f)" % (statistics.median(values), min(values), max(values))
 
 
 def fmt(value, pattern):
@@ -123,18 +136,31 @@ def print_tables(runs):
                      median_of(runs, s, "throughput", 32, payload, "calls_per_s")]
             print("| %s | %s |" % (label(s), " | ".join(fmt(c, "%.0f") for c in cells)))
         print()
-    print("#### Korb's ratios to every other system, medians of %d runs\n" % len(runs))
+    print("#### Korb's ratios to every other system, medians of %d runs%s\n"
+          % (len(runs), " (in brackets: the lowest and highest run)" if len(runs) > 1 else ""))
     print("| Korb | versus | " + " | ".join(
         "%s, %s" % (heading, payload_label(payload))
         for payload in payloads for _, _, _, heading in RATIOS) + " |")
     print("|---|---" + "|---" * (len(payloads) * len(RATIOS)) + "|")
     for k in (s for s in systems if s.startswith("korb/")):
         for p in (s for s in systems if not s.startswith("korb/")):
-            cells = [median_ratio(runs, k, p, scenario, clients, payload, field)
+            cells = [fmt_ratios(ratios(runs, k, p, scenario, clients, payload, field))
                      for payload in payloads for scenario, clients, field, _ in RATIOS]
-            print("| %s | %s | %s |" % (label(k), label(p),
-                                        " | ".join(fmt(c, "%.2f×") for c in cells)))
+            print("| %s | %s | %s |" % (label(k), label(p), " | ".join(cells)))
     print()
+    # Both call the same Korb server: the ratio is what Korb's client runtime
+    # costs against gRPC's bare generated stub.
+    korb_stub, grpc_stub = "korb/inline/tcp", "korb/inline_grpc_stub/tcp"
+    if korb_stub in systems and grpc_stub in systems:
+        print("#### Korb's stub against gRPC's generated stub, both calling the Korb inline "
+              "server\n")
+        print("| " + " | ".join("%s, %s" % (heading, payload_label(payload))
+                                for payload in payloads for _, _, _, heading in RATIOS) + " |")
+        print("|---" * (len(payloads) * len(RATIOS)) + "|")
+        print("| " + " | ".join(
+            fmt_ratios(ratios(runs, korb_stub, grpc_stub, scenario, clients, payload, field))
+            for payload in payloads for scenario, clients, field, _ in RATIOS) + " |")
+        print()
     for i, (_, skipped) in enumerate(runs):
         for system, why in sorted(skipped.items()):
             print("Run %d skipped %s: %s" % (i + 1, system, why))

@@ -5,7 +5,7 @@
 // across rounds as a real client's would.
 //
 // Protocol, one line each way, on the client's stdin and stdout:
-//   client -> driver   ready                        once, at start
+//   client -> driver   ready                        once, after a first call
 //   driver -> client   run <clients> <payload> <seconds> <file>
 //   client -> driver   ok <measured-seconds> <calls>  or  error <message>
 // A run starts <clients> threads calling back to back with <payload>-byte
@@ -94,6 +94,16 @@ inline bool WriteLatencies(const std::string& path, const std::vector<double>& l
 
 // Serves the driver's commands until EOF or "quit"; returns main's exit code.
 inline int ServeDriver(const MakeLoop& make_loop) {
+  // One call before "ready": every system connects lazily, and setting up
+  // the connection belongs to no measured call (nor to a short warm-up).
+  {
+    ClientLoop probe = make_loop(0, 0);
+    probe.prepare();
+    if (!probe.call()) {
+      std::cout << "error the first call failed (see the client's stderr)" << std::endl;
+      return 1;
+    }
+  }
   std::cout << "ready" << std::endl;
   std::string line;
   while (std::getline(std::cin, line) && line != "quit") {

@@ -1,7 +1,9 @@
 // What every server process of the peer benchmark (bench/peers/) shares with
 // the driver: it prints one line naming where clients reach it (a gRPC
 // target, a Korb reference, an Ice proxy or a CORBA IOR), then serves until
-// SIGTERM or SIGINT, which the driver sends by PID.
+// SIGTERM or SIGINT, which the driver sends by PID, or until its stdin, when
+// that is a pipe (the driver's), reaches end of file: a driver killed
+// before it could stop its servers leaves none behind.
 //
 // The Ice and omniORB servers use this instead of korb::TerminationSignals
 // so that they link no Korb code.
@@ -18,9 +20,13 @@
 #define KORB_BENCH_PEERS_PEER_SERVER_H_
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <iostream>
 #include <string>
+#include <thread>
 
 namespace korb::bench::peers {
 
@@ -38,7 +44,24 @@ inline sigset_t BlockTerminationSignals() {
 // The line the driver waits for; flushed, since stdout is a pipe.
 inline void PrintEndpoint(const std::string& endpoint) { std::cout << endpoint << std::endl; }
 
+// Under the driver, stdin is a pipe the driver holds open: end of file means
+// the driver is gone, and the server stops as on SIGTERM. Any other stdin (a
+// terminal, /dev/null) is left alone.
+inline void StopWhenStdinCloses() {
+  struct stat st;
+  if (fstat(STDIN_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  std::thread([] {
+    char buffer[256];
+    for (;;) {
+      ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
+    }
+    kill(getpid(), SIGTERM);  // blocked everywhere: WaitForTermination() takes it
+  }).detach();
+}
+
 inline int WaitForTermination(const sigset_t& signals) {
+  StopWhenStdinCloses();
   int signal = 0;
   while (sigwait(&signals, &signal) != 0) {
   }

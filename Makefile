@@ -8,12 +8,17 @@ CMAKE_FLAGS ?=
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps configure build demo demo-replicated test bench fuzz clean
+.PHONY: all deps bench-deps configure build demo demo-replicated test bench bench-peers fuzz clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# What only the peer benchmark needs (ZeroC Ice, omniORB, matplotlib). The
+# next `make build` configures again, finds them and builds their programs.
+bench-deps: deps
+	@bash scripts/install-bench-deps.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
@@ -34,7 +39,12 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \
-	  $(BUILD_DIR)/bench/failover_bench
+	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/peers/peer_bench
+
+# Korb against raw gRPC, ZeroC Ice and omniORB across processes (skips the
+# peers that `make bench-deps` did not install).
+bench-peers: build
+	@$(BUILD_DIR)/bench/peers/peer_bench
 
 # libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_SECONDS from the
 # seed corpus in tests/fuzz/corpus (docs/security.md, "Fuzzing").

@@ -18,7 +18,7 @@ deps:
 # What only the peer benchmark needs (ZeroC Ice, omniORB, matplotlib). The
 # next `make build` configures again, finds them and builds their programs.
 bench-deps: deps
-	@bash scripts/install-bench-deps.sh
+	@bash scripts/install-deps.sh bench
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null

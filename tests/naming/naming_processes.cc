@@ -147,6 +147,14 @@ absl::Status EtcdProcess::Restart() {
   return Launch();
 }
 
+absl::Status EtcdProcess::RestartEmpty() {
+  if (process_) process_->Kill(SIGKILL);
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir_ + "/data", ignored);
+  return Launch();
+}
+
 void EtcdProcess::Stop() {
   if (process_) process_->Kill(SIGTERM);
   process_.reset();

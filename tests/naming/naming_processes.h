@@ -60,6 +60,9 @@ class EtcdProcess {
   // Stops etcd (SIGKILL: as a crash) and starts it again on the same ports
   // and data, waiting until it answers.
   absl::Status Restart();
+  // Same, but with its data removed first (a new, empty etcd on the same
+  // ports: revisions and leases start over).
+  absl::Status RestartEmpty();
   // Stops etcd (SIGTERM).
   void Stop();
 

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/naming/naming_processes.h"
+#include "tests/naming/naming_test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb::naming {
@@ -30,19 +31,9 @@ using ::korb::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-korb::ObjectRef RefTo(const std::string& uri) { return Ref::Parse(uri)->ToProto(); }
-const korb::ObjectRef kBank = RefTo("korb://127.0.0.1:7000/bank/main?type=bank.Bank");
-korb::ObjectRef Replica(int port) {
-  return RefTo("korb://127.0.0.1:" + std::to_string(port) + "/replicated/counter?type=r.Counter");
-}
-
-WaitParams Wait(const std::string& prefix, int64_t after, absl::Duration timeout) {
-  WaitParams params;
-  params.prefix = prefix;
-  params.after_revision = after;
-  params.deadline = absl::Now() + timeout;
-  return params;
-}
+using ::korb::naming::testing::Replica;
+using ::korb::naming::testing::WaitFor;
+const korb::ObjectRef kBank = ::korb::naming::testing::BankRef();
 
 class EtcdBackendTest : public ::testing::Test {
  protected:
@@ -192,7 +183,7 @@ TEST_F(EtcdBackendTest, ListPagesByWholeComponentPrefix) {
 
 TEST_F(EtcdBackendTest, WaitSeesChangesUnderThePrefix) {
   ASSERT_THAT(backend_->Bind("other", kBank), IsOk());
-  absl::StatusOr<WaitReply> reply = backend_->WaitForChanges(Wait("bank", 0, absl::Milliseconds(300)));
+  absl::StatusOr<WaitReply> reply = backend_->WaitForChanges(WaitFor("bank", 0, absl::Milliseconds(300)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->changes_size(), 0);
   const int64_t from = reply->revision();
@@ -201,7 +192,7 @@ TEST_F(EtcdBackendTest, WaitSeesChangesUnderThePrefix) {
     EXPECT_THAT(backend_->Bind("banking", kBank), IsOk());
     EXPECT_THAT(backend_->Bind("bank/x", kBank), IsOk());
   });
-  reply = backend_->WaitForChanges(Wait("bank", from, absl::Seconds(60)));
+  reply = backend_->WaitForChanges(WaitFor("bank", from, absl::Seconds(60)));
   binder.join();
   ASSERT_THAT(reply, IsOk());
   ASSERT_EQ(reply->changes_size(), 1) << "no change within 60 s";
@@ -210,7 +201,7 @@ TEST_F(EtcdBackendTest, WaitSeesChangesUnderThePrefix) {
   EXPECT_EQ(reply->revision(), reply->changes(0).revision());
   // A deletion is a change with no members.
   ASSERT_THAT(backend_->Unbind("bank/x"), IsOk());
-  reply = backend_->WaitForChanges(Wait("bank", reply->revision(), absl::Seconds(60)));
+  reply = backend_->WaitForChanges(WaitFor("bank", reply->revision(), absl::Seconds(60)));
   ASSERT_THAT(reply, IsOk());
   ASSERT_EQ(reply->changes_size(), 1);
   EXPECT_EQ(reply->changes(0).binding().members_size(), 0);
@@ -229,12 +220,12 @@ TEST_F(EtcdBackendTest, WaitBehindACompactionIsHistoryLost) {
   compact.set_revision(last);
   etcdserverpb::CompactionResponse compacted;
   ASSERT_TRUE(etcdserverpb::KV::NewStub(channel)->Compact(&context, compact, &compacted).ok());
-  absl::StatusOr<WaitReply> reply = backend_->WaitForChanges(Wait("", first, absl::Seconds(30)));
+  absl::StatusOr<WaitReply> reply = backend_->WaitForChanges(WaitFor("", first, absl::Seconds(30)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_TRUE(reply->history_lost());
   EXPECT_GE(reply->revision(), last);
   // A revision etcd never had is lost history too.
-  reply = backend_->WaitForChanges(Wait("", last + 1000000, absl::Seconds(30)));
+  reply = backend_->WaitForChanges(WaitFor("", last + 1000000, absl::Seconds(30)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_TRUE(reply->history_lost());
 }

@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "korb/naming.korb.h"
+#include "tests/naming/naming_e2e_fixture.h"
 #include "tests/naming/naming_processes.h"
 #include "tests/testing/status_matchers.h"
 
@@ -29,16 +30,13 @@ namespace {
 
 using ::korb::naming::testing::EtcdProcess;
 using ::korb::naming::testing::Eventually;
-using ::korb::naming::testing::AwaitRegistered;
 using ::korb::naming::testing::RefProcess;
-using ::korb::naming::testing::ResolveName;
-using ::korb::naming::testing::StartRegisteredServer;
 using ::korb::naming::testing::StartWithRef;
 using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 using ::testing::HasSubstr;
 
-class EtcdE2eTest : public ::testing::Test {
+class EtcdE2eTest : public ::korb::naming::testing::NamingE2eFixture {
  protected:
   void SetUp() override {
     if (!EtcdProcess::Binary()) GTEST_SKIP() << "etcd is not installed (apt-get install etcd-server)";
@@ -53,22 +51,8 @@ class EtcdE2eTest : public ::testing::Test {
     EXPECT_THAT(naming, IsOk());
     return *std::move(naming);
   }
-  RefProcess StartServer(const Ref& naming, const std::string& name, int ttl) {
-    absl::StatusOr<RefProcess> server =
-        StartRegisteredServer(KORB_REGISTERED_SERVER, naming, name, ttl);
-    EXPECT_THAT(server, IsOk());
-    return *std::move(server);
-  }
-  static void ExpectRegistered(RefProcess& server) { ASSERT_THAT(AwaitRegistered(server), IsOk()); }
-  absl::StatusOr<ResolveReply> Resolve(const Ref& naming, const std::string& name) {
-    return ResolveName(client_, naming, name);
-  }
-  bool IsUnbound(const Ref& naming, const std::string& name) {
-    return testing::IsUnbound(client_, naming, name);
-  }
 
   std::optional<EtcdProcess> etcd_;
-  Client client_;
 };
 
 TEST_F(EtcdE2eTest, KilledServerDisappearsWithinTtlPlusOneSecond) {

@@ -39,7 +39,8 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \
-	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/peers/peer_bench
+	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/naming_bench && \
+	  $(BUILD_DIR)/bench/peers/peer_bench
 
 # Korb against raw gRPC, ZeroC Ice and omniORB across processes (skips the
 # peers that `make bench-deps` did not install).

@@ -17,6 +17,7 @@ case "${1:-}" in
       libgrpc++-dev protobuf-compiler-grpc
       libabsl-dev libsqlite3-dev
       libgtest-dev libgmock-dev libbenchmark-dev
+      etcd-server
     ) ;;
   fuzz)
     packages=(clang libclang-rt-14-dev) ;;

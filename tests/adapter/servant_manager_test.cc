@@ -336,6 +336,28 @@ TEST_F(ServantManagerTest, LocatorPairsPreAndPostInvoke) {
                           "pre missing /korbtest.Echo/Echo"));
 }
 
+// A call through a servant locator gets a policy lane of its own that ends
+// with the call: under thread-per-object no thread outlives its call. (Each
+// located call used to pin a lane that nothing unpinned: a thread per call,
+// alive until shutdown.)
+TEST_F(ServantManagerTest, LocatedCallsLeaveNoThreadsBehind) {
+  class Locator : public ServantLocator {
+   public:
+    absl::StatusOr<Located> PreInvoke(absl::string_view, absl::string_view) override {
+      return Located{std::make_shared<EchoImpl>(), nullptr};
+    }
+    void PostInvoke(absl::string_view, absl::string_view, const Located&,
+                    const absl::Status&) override {}
+  };
+  StartServer({.threading = ThreadingOptions::ThreadPerObject()});
+  ASSERT_THAT(adapter_->SetServantLocator(std::make_shared<Locator>()), IsOk());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_THAT(Stub(absl::StrCat("row-", i)).Echo(Text("x")), IsOk());
+  }
+  EXPECT_TRUE(Eventually([&] { return adapter_->Metrics().policy.threads == 0; }))
+      << adapter_->Metrics().policy.threads << " policy threads outlived 10 finished calls";
+}
+
 // A default servant serves every id of its interface, reading the id from
 // the call context; active objects still take precedence.
 TEST_F(ServantManagerTest, DefaultServantServesEveryId) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapter/testing/fault_injection.h"
 #include "adapter/object_adapter.h"
 #include "common/wire.h"
 #include "gmock/gmock.h"
@@ -177,7 +178,7 @@ TEST_F(TransparencyWireTest, RetryDuringExecutionIsTransient) {
 TEST_F(TransparencyWireTest, LostReplyIsRecoveredByRequestId) {
   auto servant = std::make_shared<EchoImpl>();
   ASSERT_THAT(adapter_->Activate("a", servant), IsOk());
-  adapter_->SetReplyDropperForTesting(
+  korb::testing::SetReplyDropper(*adapter_,
       [](absl::string_view id, absl::string_view method) { return id == "a"; });
   RawReply lost = Echo("a", "deposit", {{"korb-request-id", "req-1"}});
   EXPECT_EQ(lost.status.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -186,7 +187,7 @@ TEST_F(TransparencyWireTest, LostReplyIsRecoveredByRequestId) {
   ASSERT_TRUE(retried.status.ok()) << retried.status.error_message();
   EXPECT_EQ(ReplyText(retried), "deposit");
   EXPECT_EQ(servant->calls.load(), 1) << "the retry ran the operation again";
-  adapter_->SetReplyDropperForTesting(nullptr);
+  korb::testing::SetReplyDropper(*adapter_, nullptr);
   EXPECT_TRUE(Echo("a", "x").status.ok());
 }
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "adapter/testing/fault_injection.h"
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
 #include "adapter/termination_signals.h"
@@ -46,7 +47,7 @@ absl::Status Serve(const Flags& flags) {
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
   if (flags.kill_at_deposit > 0) {
     auto deposits = std::make_shared<std::atomic<int>>(0);
-    bank.adapter->SetReplyDropperForTesting(
+    korb::testing::SetReplyDropper(*bank.adapter,
         [deposits, n = flags.kill_at_deposit](absl::string_view, absl::string_view method) {
           if (method == "/bank.Account/Deposit" && ++*deposits == n) raise(SIGKILL);
           return false;

@@ -37,6 +37,9 @@
 //   kDeactivating  Shutdown() is draining: calls are refused as in
 //                kDiscarding, dispatched ones finish
 //   kInactive    terminal: calls are refused as in kDiscarding
+// A new adapter starts in kHolding: calls that arrive while the application
+// is still creating objects and installing servant managers wait instead of
+// being told an object does not exist. Call Resume() once it is ready.
 // Hold(), Discard() and Resume() move between the first three in any order;
 // Shutdown() passes kDeactivating and ends in kInactive. Every transition is
 // idempotent.
@@ -56,6 +59,7 @@
 //   ASSIGN_OR_RETURN(korb::Ref ref,
 //                    adapter->Activate("main", std::make_shared<BankImpl>()));
 //   RETURN_IF_ERROR(adapter->SetDefaultObject("main"));  // for plain gRPC clients
+//   RETURN_IF_ERROR(adapter->Resume());  // ready: calls held since start-up run
 //   std::cout << ref << "\n";   // korb://127.0.0.1:7000/bank/main?type=bank.Bank
 //   adapter->Hold();     // e.g. while reconfiguring; calls wait
 //   adapter->Resume();
@@ -191,7 +195,8 @@ class ObjectAdapter {
   virtual bool IsActive(absl::string_view id) const = 0;
   virtual size_t active_objects() const = 0;
 
-  // State transitions (see above). FAILED_PRECONDITION once shutting down.
+  // State transitions (see above); a new adapter holds until Resume().
+  // FAILED_PRECONDITION once shutting down.
   virtual absl::Status Hold() = 0;
   virtual absl::Status Discard() = 0;
   virtual absl::Status Resume() = 0;

@@ -94,15 +94,20 @@ std::string LocalHostName() {
 
 ServerImpl::ServerImpl() : router_(std::make_unique<Router>(this)) {}
 
-std::unique_ptr<ServerImpl> ServerImpl::StartWithoutNetwork(std::vector<HostPort> endpoints) {
+std::unique_ptr<ServerImpl> ServerImpl::StartWithoutNetwork(std::vector<HostPort> endpoints,
+                                                            absl::Duration startup_window) {
   std::unique_ptr<ServerImpl> server(new ServerImpl());
   server->endpoints_ = std::move(endpoints);
+  server->startup_ends_ = absl::Now() + startup_window;
   return server;
 }
 
 absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOptions options) {
   if (options.listen.empty()) {
     return absl::InvalidArgumentError("ObjectServerOptions.listen names no address");
+  }
+  if (options.startup_window < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ObjectServerOptions.startup_window must not be negative");
   }
   if (options.min_client_ping_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -124,6 +129,8 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   }
 
   std::unique_ptr<ServerImpl> server(new ServerImpl());
+  // Counted from before the port opens: no call can arrive earlier.
+  server->startup_ends_ = absl::Now() + options.startup_window;
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second server on the same
   // port would silently share it; a fixed endpoint must belong to one server.
@@ -207,7 +214,13 @@ void ServerImpl::SetDefaultObject(absl::string_view interface, AdapterImpl* adap
                                     DefaultObject{adapter, std::move(id)});
 }
 
-absl::Status ServerImpl::NoSuchAdapter(absl::string_view name) {
+absl::Status ServerImpl::NoSuchAdapter(absl::string_view name) const {
+  if (absl::Now() < startup_ends_) {
+    return WithErrorKind(
+        absl::UnavailableError(absl::StrCat("object adapter '", absl::CHexEscape(name),
+                                            "' is not created yet: the server is starting")),
+        ErrorKind::kTransient);
+  }
   absl::Status status = absl::NotFoundError(
       absl::StrCat("no object adapter '", absl::CHexEscape(name), "' on this server"));
   return WithErrorKind(std::move(status), ErrorKind::kObjectNotExist);

@@ -8,6 +8,7 @@
 //
 // Errors on the wire (docs/wire.md):
 //   unknown adapter/object, no default object -> NOT_FOUND, korb-error: object-not-exist
+//   unknown adapter within the start-up window -> UNAVAILABLE, korb-error: transient
 //   malformed korb-object or method path      -> INVALID_ARGUMENT / UNIMPLEMENTED
 //   method not in the object's interface      -> UNIMPLEMENTED, korb-error: no-such-method
 //   server or adapter shutting down           -> UNAVAILABLE, korb-error: transient
@@ -26,7 +27,8 @@
 //   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
 //                    korb::ObjectServer::Start(options));
 //   ASSIGN_OR_RETURN(korb::ObjectAdapter* adapter, server->CreateAdapter("bank"));
-//   ...
+//   ... activate objects, install servant managers ...
+//   RETURN_IF_ERROR(adapter->Resume());  // adapters hold calls until then
 //   server->Wait();   // until another thread calls Shutdown()
 #ifndef KORB_ADAPTER_OBJECT_SERVER_H_
 #define KORB_ADAPTER_OBJECT_SERVER_H_
@@ -61,6 +63,12 @@ struct ObjectServerOptions {
   // (docs/performance.md). Optional; calls of unlisted interfaces work too.
   // E.g. {&bank::AccountServant::korb_static_interface()}.
   std::vector<const InterfaceInfo*> interfaces;
+  // Start-up window: for this long after Start(), a call for an adapter not
+  // created yet is answered UNAVAILABLE (korb-error: transient, so clients
+  // retry) instead of NOT_FOUND object-not-exist: a restarting server must
+  // not deny objects it is about to serve. Afterwards an unknown adapter is
+  // object-not-exist. Adapters themselves hold calls until Resume().
+  absl::Duration startup_window = absl::Seconds(10);
   // HTTP/2 keepalive pings from clients: the shortest interval between pings
   // the server accepts (more frequent ones get the connection closed with
   // GOAWAY "too_many_pings"), and whether pings are allowed while no call is

@@ -7,9 +7,11 @@
 // Every stage either passes the call on or answers it through Reply(); no
 // stage calls back into an earlier one. The transport only fills the
 // Request and carries out Responder::Send().
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -184,6 +186,21 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
     std::shared_ptr<ActiveObject> object;
     if (state_ == AdapterState::kDiscarding || ShutDownLocked()) {
       refusal = Refused(name_, state_);
+    } else if (state_ == AdapterState::kHolding) {
+      // Held before any lookup (as a POA manager holds): while the
+      // application is still activating objects, none of them may be denied.
+      // Resolved again when released.
+      if (held_.size() < options_.max_held_calls) {
+        if (call.held_id_.data() != id.data()) call.held_id_ = std::string(id);
+        call.held_priority_ = asked_priority;
+        held_.push_back(&call);
+        held = true;
+      } else {
+        refusal = WithErrorKind(absl::ResourceExhaustedError(absl::StrCat(
+                                    "object adapter '", name_, "' is holding ",
+                                    options_.max_held_calls, " calls already")),
+                                ErrorKind::kTransient);
+      }
     } else if (forward != forwards_.end()) {
       forward_to = forward->second;
       refusal = WithErrorKind(absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
@@ -225,29 +242,17 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
         }
         call.object_ = std::move(object);
         call.bound_ = true;
-        if (state_ == AdapterState::kHolding) {
-          if (held_.size() < options_.max_held_calls) {
-            held_.push_back(&call);
-            held = true;
-          } else {
-            refusal = WithErrorKind(absl::ResourceExhaustedError(absl::StrCat(
-                                        "object adapter '", name_, "' is holding ",
-                                        options_.max_held_calls, " calls already")),
-                                    ErrorKind::kTransient);
-          }
-        }
       }
-    }
-    if (call.bound_) {
-      // Before a held call can be released, which needs mu_.
-      MutexLock cancel_lock(&call.cancel_mu_);
-      call.cancel_metrics_ = &metrics_;
     }
   } while (need_spare);
   // Lost a race: another call published an entry for `id` first, or the
   // activator changed.
   if (spare != nullptr) spare->policy->OnObjectDeactivated(spare.get());
   if (held) return;  // `call` belongs to Resume() or Discard() now
+  if (call.bound_) {
+    MutexLock lock(&call.cancel_mu_);
+    call.cancel_metrics_ = &metrics_;
+  }
   if (!refusal.ok()) {
     if (!forward_to.empty()) call.responder_->AddTrailer(kForwardHeader, forward_to);
     Reply(call, refusal);
@@ -256,12 +261,17 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
   Schedule(call);
 }
 
+void AdapterImpl::Schedule(Call& call) {
+  Call& scheduled = call.oneway_ && !call.detached_ ? Detach(call) : call;
+  scheduled.object_->policy->Execute(&scheduled);
+}
+
 void AdapterImpl::ReleaseHeldCalls(std::deque<Call*> held, bool run) {
   // In arrival order. Calls held across Resume() while new calls arrive may
   // interleave with those; each still runs exactly once.
   for (Call* call : held) {
     if (run) {
-      Schedule(*call);
+      Resolve(*call, call->held_id_, call->held_priority_);
     } else {
       Reply(*call, Refused(name_, AdapterState::kDiscarding));
     }
@@ -284,15 +294,20 @@ void AdapterImpl::Perform(Call& call) {
     Reply(call, absl::DeadlineExceededError("deadline passed while queued"));
     return;
   }
-  Reply(call, Invoke(call));
+  Call* answering = &call;
+  absl::Status status = Invoke(&answering);
+  Reply(*answering, status);
 }
 
-absl::Status AdapterImpl::Invoke(Call& call) {
-  ActiveObject& object = *call.object_;
+absl::Status AdapterImpl::Invoke(Call** current) {
+  Call* call = *current;
+  ActiveObject& object = *call->object_;
   using Origin = ActiveObject::Origin;
   std::shared_ptr<Servant> servant;
   const InterfaceInfo* interface = nullptr;
   std::optional<ServantLocator::Located> located;
+  // Owned here: `call` may be answered (and gone) once a oneway detaches.
+  const std::string method_path(call->request.method_path);
   switch (object.origin) {
     case Origin::kExplicit:
     case Origin::kDefault:
@@ -308,7 +323,7 @@ absl::Status AdapterImpl::Invoke(Call& call) {
       break;
     }
     case Origin::kLocator: {
-      absl::StatusOr<ServantLocator::Located> found = Locate(object, call.request.method_path);
+      absl::StatusOr<ServantLocator::Located> found = Locate(object, method_path);
       if (!found.ok()) return found.status();
       located = *std::move(found);
       servant = located->servant;
@@ -316,13 +331,17 @@ absl::Status AdapterImpl::Invoke(Call& call) {
       break;
     }
   }
-  int method_index = call.method_index_;
-  if (method_index < 0) method_index = interface->FindMethodByPath(call.request.method_path);
+  int method_index = call->method_index_;
+  if (method_index < 0) method_index = interface->FindMethodByPath(method_path);
+  if (method_index >= 0 && !call->detached_ && interface->methods[method_index].semantics.oneway) {
+    // Known only now that the servant is (a oneway to an object still to be
+    // incarnated or located): the caller is answered before the operation.
+    call = *current = &Detach(*call);
+  }
   absl::Status status =
-      method_index < 0
-          ? NoSuchOperation(call.object_id(), interface->name, call.request.method_path)
-          : InvokeServant(call, *servant, *interface, method_index);
-  if (located.has_value()) ReturnLocated(object, call.request.method_path, *located, status);
+      method_index < 0 ? NoSuchOperation(call->object_id(), interface->name, method_path)
+                       : InvokeServant(*call, *servant, *interface, method_index);
+  if (located.has_value()) ReturnLocated(object, method_path, *located, status);
   if (status.ok() && object.persistent != nullptr &&
       options_.persistence.mode == PersistenceMode::kWriteThrough &&
       !interface->methods[method_index].semantics.readonly) {
@@ -331,7 +350,7 @@ absl::Status AdapterImpl::Invoke(Call& call) {
       DropUnsavedState(object);
       // The effect was undone: a retry may run it again, so the reply is not
       // cached.
-      call.executed_ = false;
+      call->executed_ = false;
       return WithErrorKind(absl::UnavailableError(absl::StrCat(
                                "object '", absl::CHexEscape(object.id),
                                "': the change was not saved: ", saved.message())),
@@ -359,6 +378,88 @@ absl::Status AdapterImpl::InvokeServant(Call& call, Servant& servant,
     call.on_cancel_ = nullptr;
   }
   return ToAbslStatus(status);
+}
+
+// --- Oneway -------------------------------------------------------------------
+
+namespace {
+
+// The transport of a oneway operation once its caller has been answered: it
+// owns copies of what the operation may read, and logs the outcome, which
+// nobody waits for. Deletes itself when answered.
+class DetachedCall final : public Inbound, public Responder {
+ public:
+  DetachedCall(const Inbound& inbound, const Request& request)
+      : method_path_(request.method_path),
+        metadata_(inbound.CopyMetadata()),
+        peer_(inbound.Peer()),
+        payload_(*request.payload) {
+    // No deadline: the caller no longer waits; nothing cancels it.
+    call.request.method_path = method_path_;
+    call.request.payload = &payload_;
+  }
+
+  Call call{this, this};
+
+  std::optional<absl::string_view> Metadata(absl::string_view key) const override {
+    for (const auto& [name, value] : metadata_) {
+      if (name == key) return value;
+    }
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, std::string>> CopyMetadata() const override {
+    return metadata_;
+  }
+  absl::string_view Peer() const override { return peer_; }
+  bool IsCancelled() const override { return false; }
+
+  void AddTrailer(absl::string_view, absl::string_view) override {}
+  grpc::ByteBuffer* body() override { return &body_; }
+  void Send(const absl::Status& status) override {
+    if (!status.ok()) {
+      std::cerr << "korb: oneway call " << method_path_ << " failed: " << status << std::endl;
+    }
+    delete this;
+  }
+
+ private:
+  const std::string method_path_;
+  const std::vector<std::pair<std::string, std::string>> metadata_;
+  const std::string peer_;
+  const grpc::ByteBuffer payload_;  // shares the received slices
+  grpc::ByteBuffer body_;
+};
+
+}  // namespace
+
+Call& AdapterImpl::Detach(Call& call) {
+  auto* detached = new DetachedCall(*call.inbound_, call.request);
+  Call& next = detached->call;
+  next.adapter_ = this;
+  next.object_ = call.object_;
+  next.default_servant_id_ = call.default_servant_id_;
+  next.method_index_ = call.method_index_;
+  next.priority_ = call.priority_;
+  next.oneway_ = true;
+  next.detached_ = true;
+  // The call's place in flight (and its object's call count) moves to `next`.
+  next.bound_ = true;
+  call.bound_ = false;
+  {
+    MutexLock lock(&next.cancel_mu_);
+    next.cancel_metrics_ = &metrics_;
+  }
+  if (!call.request_id_.empty()) {
+    // Never cached: the reply is only "accepted", not the operation's.
+    reply_cache_.Abandon(call.cache_object_, call.request_id_);
+    call.request_id_.clear();
+  }
+  // Accepted: OK with the empty korb.Empty reply.
+  grpc::Slice empty;
+  *call.responder_->body() = grpc::ByteBuffer(&empty, 1);
+  call.responder_->AddTrailer(kLoadTrailer, std::to_string(load_.load(std::memory_order_relaxed)));
+  call.responder_->Send(absl::OkStatus());
+  return next;
 }
 
 // --- Reply ----------------------------------------------------------------------

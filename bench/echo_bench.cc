@@ -245,6 +245,9 @@ int main(int argc, char** argv) {
     absl::StatusOr<korb::Ref> ref =
         adapter.ok() ? (*adapter)->Activate("echo", std::make_shared<KorbEcho>())
                      : absl::StatusOr<korb::Ref>(adapter.status());
+    if (ref.ok()) {
+      if (absl::Status resumed = (*adapter)->Resume(); !resumed.ok()) ref = resumed;
+    }
     if (!ref.ok()) {
       std::cerr << "echo_bench: " << ref.status() << std::endl;
       return EXIT_FAILURE;

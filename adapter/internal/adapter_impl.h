@@ -5,8 +5,10 @@
 //
 //   Admit    check the reference's instance tag, korb-priority and
 //            korb-request-id (answering a retry from the reply cache)
-//   Resolve  find the target (map, servant manager, default servant) and the
-//            operation, refuse by state or forward, bind, or hold the call
+//   Resolve  hold the call (kHolding: before any lookup, resolved again on
+//            Resume), or refuse it by state or forward, or find the target
+//            (map, servant manager, default servant) and the operation, and
+//            bind it
 //   Schedule hand the bound call to its object's threading policy
 //   Perform  on the policy's thread: drop a call cancelled or expired while
 //            queued, Incarnate/Locate the servant, Invoke the operation,
@@ -98,9 +100,14 @@ class AdapterImpl final : public ObjectAdapter {
   // Resolve and Schedule stages (pipeline.cc).
   void Resolve(Call& call, absl::string_view id, std::optional<int32_t> asked_priority)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void Schedule(Call& call) { call.object_->policy->Execute(&call); }
-  // Perform's steps: the operation's outcome.
-  absl::Status Invoke(Call& call) ABSL_LOCKS_EXCLUDED(mu_);
+  void Schedule(Call& call);
+  // Perform's steps: the operation's outcome, to be answered on `*call`
+  // (which Invoke replaces by the detached call of a oneway operation).
+  absl::Status Invoke(Call** call) ABSL_LOCKS_EXCLUDED(mu_);
+  // A oneway call: answers `call` OK (accepted) and returns the call that
+  // carries its operation on, which owns copies of what the operation reads
+  // and logs its outcome. Its reply is never cached.
+  Call& Detach(Call& call);
   absl::Status InvokeServant(Call& call, Servant& servant, const InterfaceInfo& interface,
                              int method_index);
   // Reply's accounting: `call` was answered; returns the adapter's load
@@ -206,7 +213,8 @@ class AdapterImpl final : public ObjectAdapter {
   std::deque<PendingEtherealization> to_etherealize_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<std::thread> lifecycle_thread_ ABSL_GUARDED_BY(mu_);
   bool lifecycle_stopping_ ABSL_GUARDED_BY(mu_) = false;
-  AdapterState state_ ABSL_GUARDED_BY(mu_) = AdapterState::kActive;
+  // Holding until the application is ready (Resume()), as a POA manager.
+  AdapterState state_ ABSL_GUARDED_BY(mu_) = AdapterState::kHolding;
   std::deque<Call*> held_ ABSL_GUARDED_BY(mu_);
   // Calls dispatched to a policy and not yet answered (what Shutdown drains).
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;

@@ -91,12 +91,16 @@ class Call final : public PendingCall, public CallHooks {
   AdapterImpl* adapter_ = nullptr;  // once admitted: the adapter that answers it
   std::shared_ptr<ActiveObject> object_;  // once bound: the target
   std::string default_servant_id_;        // object_id() of calls to a default servant
+  // A call held by a holding adapter: what Resolve() needs again on release.
+  std::string held_id_;
+  std::optional<int32_t> held_priority_;
   // Reply cache claim, if the call carried korb-request-id.
   std::string cache_object_;
   std::string request_id_;
   bool executed_ = false;   // the servant's operation ran
   bool bound_ = false;
   bool oneway_ = false;     // answered before the operation runs
+  bool detached_ = false;   // the oneway operation's own call, its caller answered
   std::string error_kind_;  // the korb-error trailer sent, if any
   int method_index_ = -1;
   int32_t priority_ = 0;

@@ -20,6 +20,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/support/byte_buffer.h>
 
@@ -49,6 +51,9 @@ class Inbound {
  public:
   // The value of request metadata `key` (lower case), if present.
   virtual std::optional<absl::string_view> Metadata(absl::string_view key) const = 0;
+  // Every request metadata entry, copied (for a oneway call, whose operation
+  // outlives the transport's call).
+  virtual std::vector<std::pair<std::string, std::string>> CopyMetadata() const = 0;
   // The caller's address ("ipv4:127.0.0.1:5555"), stable for the call.
   virtual absl::string_view Peer() const = 0;
   // Whether the transport saw the call cancelled. Any thread.

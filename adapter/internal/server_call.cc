@@ -29,6 +29,14 @@ std::optional<absl::string_view> GrpcCallBase::Metadata(absl::string_view key) c
   return Find(context_->client_metadata(), key);
 }
 
+std::vector<std::pair<std::string, std::string>> GrpcCallBase::CopyMetadata() const {
+  std::vector<std::pair<std::string, std::string>> copy;
+  for (const auto& [key, value] : context_->client_metadata()) {
+    copy.emplace_back(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
+  }
+  return copy;
+}
+
 absl::string_view GrpcCallBase::Peer() const {
   if (peer_.empty()) peer_ = context_->peer();
   return peer_;

@@ -43,7 +43,8 @@ class ServerImpl final : public ObjectServer {
   // A server without gRPC, for the in-memory transport
   // (adapter/testing/in_memory_transport.h); its references name
   // `endpoints`, which nothing listens on.
-  static std::unique_ptr<ServerImpl> StartWithoutNetwork(std::vector<HostPort> endpoints);
+  static std::unique_ptr<ServerImpl> StartWithoutNetwork(
+      std::vector<HostPort> endpoints, absl::Duration startup_window = absl::ZeroDuration());
   ~ServerImpl() override;
 
   // ObjectServer:
@@ -76,12 +77,14 @@ class ServerImpl final : public ObjectServer {
 
   // NOT_FOUND (object-not-exist) for a call to adapter `name`, which does not
   // exist here.
-  static absl::Status NoSuchAdapter(absl::string_view name);
+  absl::Status NoSuchAdapter(absl::string_view name) const;
 
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<InterfaceService>> interface_services_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::vector<HostPort> endpoints_;
+  // Until then an unknown adapter is "not created yet" (transient).
+  absl::Time startup_ends_ = absl::InfinitePast();
 
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<AdapterImpl>> adapters_ ABSL_GUARDED_BY(mu_);

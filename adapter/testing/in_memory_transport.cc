@@ -65,6 +65,9 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
     }
     return std::nullopt;
   }
+  std::vector<std::pair<std::string, std::string>> CopyMetadata() const override {
+    return request_.metadata;
+  }
   absl::string_view Peer() const override { return request_.peer; }
   bool IsCancelled() const override {
     MutexLock lock(&mu_);
@@ -110,8 +113,8 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
   std::shared_ptr<Impl> self_ ABSL_GUARDED_BY(mu_);
 };
 
-std::unique_ptr<ObjectServer> StartInMemoryServer() {
-  return internal::ServerImpl::StartWithoutNetwork({HostPort{"in-memory", 1}});
+std::unique_ptr<ObjectServer> StartInMemoryServer(absl::Duration startup_window) {
+  return internal::ServerImpl::StartWithoutNetwork({HostPort{"in-memory", 1}}, startup_window);
 }
 
 std::string InMemoryReply::korb_error() const {

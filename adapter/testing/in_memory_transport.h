@@ -39,8 +39,10 @@
 
 namespace korb::testing {
 
-// A server whose only transport is this one.
-std::unique_ptr<ObjectServer> StartInMemoryServer();
+// A server whose only transport is this one, with the start-up window of
+// ObjectServerOptions (none by default).
+std::unique_ptr<ObjectServer> StartInMemoryServer(
+    absl::Duration startup_window = absl::ZeroDuration());
 
 struct InMemoryRequest {
   std::string method_path;                // "/package.Service/Method"

@@ -204,6 +204,7 @@ absl::Status Serve(const Flags& flags) {
           return true;
         });
   }
+  RETURN_IF_ERROR(adapter->Resume());  // adapters hold calls until ready
   std::cout << ref << std::endl;
   ReportSignal(signals.Wait());
   server->Shutdown();

@@ -198,5 +198,50 @@ TEST_F(AdapterStateTest, ShutdownPastGraceReportsDeadlineExceeded) {
       << "a repeated Shutdown() reports the first one's outcome";
 }
 
+// A restarting server never denies an object it is about to serve: during
+// the start-up window a call for an adapter not created yet is transient,
+// and a new adapter holds calls until the application calls Resume().
+TEST(AdapterStartup, CallsWaitUntilTheApplicationIsReady) {
+  testing::InMemoryClient client;  // destroyed after the server
+  std::unique_ptr<ObjectServer> server = testing::StartInMemoryServer(absl::Seconds(60));
+  client.set_server(server.get());
+  const Ref ref("korbtest.Echo", server->endpoints(), "bank", "a1");
+  testing::InMemoryEchoStub stub(client, ref);
+  korbtest::EchoRequest request;
+  request.set_text("held");
+  absl::StatusOr<korbtest::EchoReply> early = stub.Echo(request);
+  EXPECT_THAT(early, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(ErrorKindOf(early.status()), ErrorKind::kTransient);
+
+  // Persistent: its references (as `ref`) survive restarts.
+  absl::StatusOr<ObjectAdapter*> adapter =
+      server->CreateAdapter("bank", {.lifespan = Lifespan::kPersistent});
+  ASSERT_THAT(adapter, IsOk());
+  EXPECT_EQ((*adapter)->state(), AdapterState::kHolding);
+  Future<korbtest::EchoReply> held = stub.EchoAsync(request);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while ((*adapter)->Metrics().held_calls != 1) {
+    ASSERT_LT(absl::Now(), deadline) << "the call was not held";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_THAT((*adapter)->Activate("a1", std::make_shared<EchoImpl>()), IsOk());
+  EXPECT_FALSE(held.Ready()) << "a call ran before Resume()";
+  ASSERT_THAT((*adapter)->Resume(), IsOk());
+  ASSERT_TRUE(held.WaitFor(absl::Seconds(30)));
+  ASSERT_THAT(held.Get(), IsOk());
+  EXPECT_EQ(held.Get()->text(), "held");
+}
+
+// After the start-up window an unknown adapter does not exist.
+TEST(AdapterStartup, UnknownAdapterAfterTheWindowDoesNotExist) {
+  testing::InMemoryClient client;
+  std::unique_ptr<ObjectServer> server = testing::StartInMemoryServer(absl::ZeroDuration());
+  client.set_server(server.get());
+  testing::InMemoryEchoStub stub(client, Ref("korbtest.Echo", server->endpoints(), "bank", "a1"));
+  absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(korbtest::EchoRequest());
+  EXPECT_THAT(reply, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(ErrorKindOf(reply.status()), ErrorKind::kObjectNotExist);
+}
+
 }  // namespace
 }  // namespace korb

@@ -509,6 +509,7 @@ TEST_F(ServantManagerTest, LifespanTagsReferences) {
   EXPECT_EQ((*persistent)->instance_tag(), "");
   absl::StatusOr<Ref> kept = (*persistent)->Activate("o", std::make_shared<EchoImpl>());
   ASSERT_THAT(kept, IsOk());
+  ASSERT_THAT((*persistent)->Resume(), IsOk());
   EXPECT_EQ(kept->adapter(), "p");
   EXPECT_THAT(testing::InMemoryEchoStub(client_, *kept).Echo(Text("x")), IsOk());
   Ref tagged(kept->type(), kept->endpoints(), "p@0123456789abcdef", "o");

@@ -46,6 +46,7 @@ class StubTest : public ::testing::Test {
     servant_ = std::make_shared<EchoImpl>();
     absl::StatusOr<Ref> ref = (*adapter)->Activate("echo", servant_);
     ASSERT_THAT(ref, IsOk());
+    ASSERT_THAT((*adapter)->Resume(), IsOk());
     ref_ = *ref;
   }
 

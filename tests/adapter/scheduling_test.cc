@@ -191,5 +191,51 @@ TEST_F(SchedulingTest, InvalidOverrideIsRejected) {
   EXPECT_FALSE(adapter_->IsActive("x"));
 }
 
+// A oneway operation (korbtest.Sink.Post) in memory, so under TSan too:
+// the caller is answered while the operation is still blocked, and the
+// operation runs on the policy's thread afterwards.
+TEST_F(SchedulingTest, OnewayIsAnsweredBeforeTheOperationRuns) {
+  class Sink : public korbtest::SinkServant {
+   public:
+    absl::StatusOr<Empty> Post(CallContext&, const korbtest::EchoRequest& request) override {
+      started.Notify();
+      release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      MutexLock lock(&mu);
+      posted = request.text();
+      return Empty();
+    }
+    Notification started, release;
+    Mutex mu;
+    std::string posted ABSL_GUARDED_BY(mu);
+  };
+  class SinkStub : public testing::InMemoryStubBase {
+   public:
+    using InMemoryStubBase::InMemoryStubBase;
+    absl::StatusOr<Empty> Post(const korbtest::EchoRequest& request) const {
+      return Invoke<Empty>("/korbtest.Sink/Post", request, {.timeout = absl::Seconds(30)});
+    }
+  };
+  StartServer({.threading = ThreadingOptions::SharedPool(2)});
+  auto sink = std::make_shared<Sink>();
+  absl::StatusOr<Ref> ref = adapter_->Activate("sink", sink);
+  ASSERT_THAT(ref, IsOk());
+  ASSERT_THAT(SinkStub(client_, *ref).Post(Text("posted")), IsOk());
+  ASSERT_TRUE(sink->started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  {
+    MutexLock lock(&sink->mu);
+    EXPECT_EQ(sink->posted, "") << "the caller waited for the operation";
+  }
+  sink->release.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  for (;;) {
+    {
+      MutexLock lock(&sink->mu);
+      if (sink->posted == "posted") break;
+    }
+    ASSERT_LT(absl::Now(), deadline) << "the oneway operation's effect was not applied";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
 }  // namespace
 }  // namespace korb

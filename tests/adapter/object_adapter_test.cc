@@ -381,5 +381,11 @@ TEST(ObjectServer, PortInUseIsAnError) {
   EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kUnavailable));
 }
 
+TEST(ObjectServerKeepalive, NegativePingIntervalIsRejected) {
+  ObjectServerOptions options;
+  options.min_client_ping_interval = absl::Seconds(-1);
+  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace korb

@@ -13,15 +13,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "adapter/internal/active_object.h"
+#include "adapter/internal/adapter_impl.h"
 #include "adapter/object_adapter.h"
 #include "adapter/servant_manager.h"
 #include "common/wire.h"
 #include "skeletons/dispatch.h"
 
 namespace korb {
-
-using internal::ActiveObject;
-using Phase = ActiveObject::Phase;
 
 namespace {
 
@@ -66,7 +64,12 @@ absl::Status ObjectNotExist(absl::string_view id) {
       ErrorKind::kObjectNotExist);
 }
 
-absl::Status ObjectAdapter::EnsureIncarnated(ActiveObject& object) {
+namespace internal {
+
+using Origin = ActiveObject::Origin;
+using Phase = ActiveObject::Phase;
+
+absl::Status AdapterImpl::Incarnate(ActiveObject& object) {
   {
     MutexLock lock(&object.mu);
     auto settled = [&object]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(object.mu) {
@@ -128,15 +131,14 @@ absl::Status ObjectAdapter::EnsureIncarnated(ActiveObject& object) {
   return servant.status();
 }
 
-absl::StatusOr<ServantLocator::Located> ObjectAdapter::PreInvoke(ActiveObject& object,
+absl::StatusOr<ServantLocator::Located> AdapterImpl::Locate(ActiveObject& object,
                                                                  absl::string_view method_path) {
   try {
     absl::StatusOr<ServantLocator::Located> located =
         object.locator->PreInvoke(object.id, method_path);
     if (located.ok() && located->servant == nullptr) {
       // PostInvoke() still pairs with this successful PreInvoke().
-      PostInvoke(object, method_path, *located,
-                 grpc::Status(grpc::StatusCode::INTERNAL, "null servant"));
+      ReturnLocated(object, method_path, *located, absl::InternalError("null servant"));
       return absl::InternalError("servant locator returned a null servant");
     }
     return located;
@@ -147,11 +149,11 @@ absl::StatusOr<ServantLocator::Located> ObjectAdapter::PreInvoke(ActiveObject& o
   }
 }
 
-void ObjectAdapter::PostInvoke(ActiveObject& object, absl::string_view method_path,
-                               const ServantLocator::Located& located,
-                               const grpc::Status& outcome) {
+void AdapterImpl::ReturnLocated(ActiveObject& object, absl::string_view method_path,
+                                const ServantLocator::Located& located,
+                                const absl::Status& outcome) {
   try {
-    object.locator->PostInvoke(object.id, method_path, located, ToAbslStatus(outcome));
+    object.locator->PostInvoke(object.id, method_path, located, outcome);
   } catch (const std::exception& e) {
     std::cerr << "korb: adapter '" << name_ << "': servant locator PostInvoke threw: "
               << e.what() << std::endl;
@@ -161,7 +163,7 @@ void ObjectAdapter::PostInvoke(ActiveObject& object, absl::string_view method_pa
   }
 }
 
-absl::Status ObjectAdapter::SaveState(ActiveObject& object) {
+absl::Status AdapterImpl::Persist(ActiveObject& object) {
   MutexLock lock(&object.save_mu);
   absl::Status saved;
   try {
@@ -175,13 +177,13 @@ absl::Status ObjectAdapter::SaveState(ActiveObject& object) {
   return saved;
 }
 
-void ObjectAdapter::DropUnsavedState(ActiveObject& object) {
+void AdapterImpl::DropUnsavedState(ActiveObject& object) {
   MutexLock lock(&mu_);
   object.drop_state = true;
   if (object.in_map) EvictLocked(&object, EtherealizeReason::kSaveFailed, /*queue=*/true);
 }
 
-void ObjectAdapter::EvictLocked(ActiveObject* object, EtherealizeReason reason, bool queue) {
+void AdapterImpl::EvictLocked(ActiveObject* object, EtherealizeReason reason, bool queue) {
   std::shared_ptr<ActiveObject> owned;
   auto it = objects_.find(object->id);
   if (it != objects_.end() && it->second.get() == object) {
@@ -203,7 +205,7 @@ void ObjectAdapter::EvictLocked(ActiveObject* object, EtherealizeReason reason, 
   }
 }
 
-void ObjectAdapter::Etherealize(const std::shared_ptr<ActiveObject>& object,
+void AdapterImpl::Etherealize(const std::shared_ptr<ActiveObject>& object,
                                 EtherealizeReason reason) {
   std::shared_ptr<Servant> servant;
   {
@@ -217,7 +219,7 @@ void ObjectAdapter::Etherealize(const std::shared_ptr<ActiveObject>& object,
   }
   if (servant != nullptr && object->persistent != nullptr && !drop_state &&
       options_.persistence.mode == PersistenceMode::kWriteBack) {
-    absl::Status saved = SaveState(*object);
+    absl::Status saved = Persist(*object);
     if (!saved.ok()) {
       // Nobody is left to tell but the operator: the object's changes since
       // its incarnation are lost.
@@ -250,12 +252,12 @@ void ObjectAdapter::Etherealize(const std::shared_ptr<ActiveObject>& object,
   if (object->etherealized != nullptr) object->etherealized->Notify();
 }
 
-void ObjectAdapter::TouchLocked(ActiveObject* object) {
+void AdapterImpl::TouchLocked(ActiveObject* object) {
   object->last_used = absl::Now();
   lru_.splice(lru_.end(), lru_, object->lru);
 }
 
-void ObjectAdapter::EnforceCapLocked() {
+void AdapterImpl::EnforceCapLocked() {
   if (options_.max_active_objects == 0) return;
   for (auto it = lru_.begin(); lru_.size() > options_.max_active_objects && it != lru_.end();) {
     ActiveObject* object = *it++;  // EvictLocked() erases *object's node
@@ -265,7 +267,7 @@ void ObjectAdapter::EnforceCapLocked() {
   }
 }
 
-absl::Time ObjectAdapter::EvictIdleLocked() {
+absl::Time AdapterImpl::EvictIdleLocked() {
   if (options_.idle_timeout == absl::InfiniteDuration()) return absl::InfiniteFuture();
   const absl::Time now = absl::Now();
   // Anything used from now on expires no earlier than this.
@@ -285,11 +287,11 @@ absl::Time ObjectAdapter::EvictIdleLocked() {
   return next;
 }
 
-void ObjectAdapter::StartLifecycleThreadLocked() {
+void AdapterImpl::StartLifecycleThreadLocked() {
   lifecycle_thread_ = std::make_unique<std::thread>([this] { LifecycleLoop(); });
 }
 
-void ObjectAdapter::LifecycleLoop() {
+void AdapterImpl::LifecycleLoop() {
   for (;;) {
     std::deque<PendingEtherealization> work;
     {
@@ -306,7 +308,7 @@ void ObjectAdapter::LifecycleLoop() {
   }
 }
 
-void ObjectAdapter::StopLifecycle() {
+void AdapterImpl::StopLifecycle() {
   std::unique_ptr<std::thread> thread;
   {
     MutexLock lock(&mu_);
@@ -322,11 +324,9 @@ void ObjectAdapter::StopLifecycle() {
   for (const PendingEtherealization& next : work) Etherealize(next.object, next.reason);
 }
 
-absl::Status ObjectAdapter::SetServantActivator(std::shared_ptr<ServantActivator> activator) {
+absl::Status AdapterImpl::SetServantActivator(std::shared_ptr<ServantActivator> activator) {
   MutexLock lock(&mu_);
-  if (state_ == AdapterState::kInactive) {
-    return InactiveError();
-  }
+  if (ShutDownLocked()) return InactiveError();
   if (activator != nullptr && locator_ != nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("object adapter '", name_, "' has a servant locator already"));
@@ -336,11 +336,9 @@ absl::Status ObjectAdapter::SetServantActivator(std::shared_ptr<ServantActivator
   return absl::OkStatus();
 }
 
-absl::Status ObjectAdapter::SetServantLocator(std::shared_ptr<ServantLocator> locator) {
+absl::Status AdapterImpl::SetServantLocator(std::shared_ptr<ServantLocator> locator) {
   MutexLock lock(&mu_);
-  if (state_ == AdapterState::kInactive) {
-    return InactiveError();
-  }
+  if (ShutDownLocked()) return InactiveError();
   if (locator != nullptr && activator_ != nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("object adapter '", name_, "' has a servant activator already"));
@@ -349,55 +347,69 @@ absl::Status ObjectAdapter::SetServantLocator(std::shared_ptr<ServantLocator> lo
   return absl::OkStatus();
 }
 
-absl::Status ObjectAdapter::SetDefaultServant(std::shared_ptr<Servant> servant) {
+absl::Status AdapterImpl::SetDefaultServant(std::shared_ptr<Servant> servant) {
   if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
-  auto entry = std::make_shared<internal::ActiveObject>();
-  entry->origin = internal::ActiveObject::Origin::kDefault;
+  auto entry = std::make_shared<ActiveObject>();
+  entry->origin = ActiveObject::Origin::kDefault;
   entry->interface = &servant->korb_interface();
   entry->ready_interface.store(entry->interface, std::memory_order_release);
   entry->servant = std::move(servant);
-  std::shared_ptr<internal::ActiveObject> replaced;
+  {
+    ReaderMutexLock lock(&mu_);
+    entry->policy = policies_.front().second.get();
+  }
+  // Before publication, so that no call and no replacement reaches the
+  // policy first; outside mu_ (adapter/threading_policy.h).
+  entry->policy->OnObjectActivated(entry.get());
+  std::shared_ptr<ActiveObject> replaced;
+  absl::Status published;
   {
     MutexLock lock(&mu_);
-    if (state_ == AdapterState::kInactive) {
-      return InactiveError();
+    if (ShutDownLocked()) {
+      published = InactiveError();
+      replaced = std::move(entry);
+    } else {
+      auto& slot = default_servants_[entry->interface->name];
+      replaced = std::move(slot);
+      slot = std::move(entry);
     }
-    entry->policy = policies_.front().second.get();
-    // Activated under the lock so that a replacement cannot deactivate it first.
-    entry->policy->OnObjectActivated(entry.get());
-    auto& slot = default_servants_[entry->interface->name];
-    replaced = std::move(slot);
-    slot = std::move(entry);
   }
   if (replaced != nullptr) replaced->policy->OnObjectDeactivated(replaced.get());
-  return absl::OkStatus();
+  return published;
 }
 
-std::shared_ptr<internal::ActiveObject> ObjectAdapter::FindTarget(absl::string_view id,
-                                                                   absl::string_view service) {
+std::shared_ptr<ActiveObject> AdapterImpl::FindTarget(absl::string_view id,
+                                                      absl::string_view service,
+                                                      std::shared_ptr<ActiveObject>* spare,
+                                                      bool* need_spare) {
+  *need_spare = false;
   auto it = objects_.find(id);
   if (it != objects_.end()) return it->second;
-  using Origin = internal::ActiveObject::Origin;
-  if (activator_ != nullptr || locator_ != nullptr) {
-    auto object = std::make_shared<internal::ActiveObject>();
+  if (locator_ != nullptr) {
+    // One call's entry, never published and never announced to the policy:
+    // a pin would have nothing to unpin it (thread-per-object would keep a
+    // thread per call until shutdown); unannounced, the policy gives it a
+    // lane that ends with its call (adapter/thread_per_object_policy.h).
+    auto object = std::make_shared<ActiveObject>();
     object->id = std::string(id);
     object->policy = policies_.front().second.get();
-    if (locator_ != nullptr) {
-      object->origin = Origin::kLocator;
-      object->locator = locator_;
-      object->policy->OnObjectActivated(object.get());
-      return object;
+    object->origin = Origin::kLocator;
+    object->locator = locator_;
+    return object;
+  }
+  if (activator_ != nullptr) {
+    // The entry to incarnate is published in the map, so its policy must know
+    // it first; OnObjectActivated() runs outside mu_, so the entry is made
+    // there (MakeSpare) and published on the next pass.
+    ActiveObject* candidate = spare->get();
+    if (candidate == nullptr || candidate->activator != activator_ ||
+        candidate->policy != policies_.front().second.get() || candidate->id != id) {
+      *need_spare = true;
+      return nullptr;
     }
-    object->origin = Origin::kActivator;
-    object->activator = activator_;
-    {
-      MutexLock object_lock(&object->mu);
-      object->phase = internal::ActiveObject::Phase::kPending;
-    }
+    std::shared_ptr<ActiveObject> object = std::move(*spare);
     auto previous = etherealizing_.find(id);
     if (previous != etherealizing_.end()) object->previous_etherealized = previous->second;
-    // Before publication, as in Activate().
-    object->policy->OnObjectActivated(object.get());
     object->in_map = true;
     objects_.emplace(object->id, object);
     if (evicting()) {
@@ -413,4 +425,23 @@ std::shared_ptr<internal::ActiveObject> ObjectAdapter::FindTarget(absl::string_v
   return nullptr;
 }
 
+std::shared_ptr<ActiveObject> AdapterImpl::MakeSpare(absl::string_view id) {
+  auto object = std::make_shared<ActiveObject>();
+  object->id = std::string(id);
+  object->origin = Origin::kActivator;
+  {
+    ReaderMutexLock lock(&mu_);
+    if (activator_ == nullptr) return nullptr;
+    object->activator = activator_;
+    object->policy = policies_.front().second.get();
+  }
+  {
+    MutexLock object_lock(&object->mu);
+    object->phase = ActiveObject::Phase::kPending;
+  }
+  object->policy->OnObjectActivated(object.get());
+  return object;
+}
+
+}  // namespace internal
 }  // namespace korb

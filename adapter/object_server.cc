@@ -1,5 +1,7 @@
 #include "adapter/object_server.h"
 
+#include "adapter/internal/server_impl.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,27 +24,35 @@
 #include "common/wire.h"
 
 namespace korb {
+
+absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(ObjectServerOptions options) {
+  absl::StatusOr<std::unique_ptr<internal::ServerImpl>> server =
+      internal::ServerImpl::Start(std::move(options));
+  if (!server.ok()) return server.status();
+  return std::unique_ptr<ObjectServer>(*std::move(server));
+}
+
 namespace internal {
 
 // The one gRPC service of an object server: every call, whatever its method
 // path, becomes a ServerCall routed by ObjectServer::Route().
 class Router final : public grpc::CallbackGenericService {
  public:
-  explicit Router(ObjectServer* server) : server_(server) {}
+  explicit Router(ServerImpl* server) : server_(server) {}
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
     return new StreamServerCall(server_, context);
   }
 
  private:
-  ObjectServer* const server_;
+  ServerImpl* const server_;
 };
 
 // The registered-method path for one interface: each operation is a gRPC
 // unary callback method on raw byte buffers, routed like any other call.
 class InterfaceService final : public grpc::Service {
  public:
-  InterfaceService(ObjectServer* server, const InterfaceInfo& interface) {
+  InterfaceService(ServerImpl* server, const InterfaceInfo& interface) {
     for (size_t i = 0; i < interface.methods.size(); ++i) {
       // `path` is a NUL-terminated literal from the generated method table.
       absl::string_view path = interface.methods[i].path;
@@ -54,17 +64,15 @@ class InterfaceService final : public grpc::Service {
               [server, path](grpc::CallbackServerContext* context,
                              const grpc::ByteBuffer* request,
                              grpc::ByteBuffer* reply) -> grpc::ServerUnaryReactor* {
-                // Route() may finish the call before it is returned; gRPC
+                // Accept() may finish the call before it is returned; gRPC
                 // keeps such a Finish() until the reactor is bound.
                 auto* call = new UnaryServerCall(server, context, path, request, reply);
-                server->Route(call);
+                call->Start();
                 return call;
               }));
     }
   }
 };
-
-}  // namespace internal
 
 namespace {
 
@@ -84,12 +92,22 @@ std::string LocalHostName() {
 
 }  // namespace
 
-ObjectServer::ObjectServer() : router_(std::make_unique<internal::Router>(this)) {}
+ServerImpl::ServerImpl() : router_(std::make_unique<Router>(this)) {}
 
-absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
-    ObjectServerOptions options) {
+std::unique_ptr<ServerImpl> ServerImpl::StartWithoutNetwork(std::vector<HostPort> endpoints,
+                                                            absl::Duration startup_window) {
+  std::unique_ptr<ServerImpl> server(new ServerImpl());
+  server->endpoints_ = std::move(endpoints);
+  server->startup_ends_ = absl::Now() + startup_window;
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOptions options) {
   if (options.listen.empty()) {
     return absl::InvalidArgumentError("ObjectServerOptions.listen names no address");
+  }
+  if (options.startup_window < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ObjectServerOptions.startup_window must not be negative");
   }
   if (options.min_client_ping_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -110,7 +128,9 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
     listen_hosts.push_back(std::move(host));
   }
 
-  std::unique_ptr<ObjectServer> server(new ObjectServer());
+  std::unique_ptr<ServerImpl> server(new ServerImpl());
+  // Counted from before the port opens: no call can arrive earlier.
+  server->startup_ends_ = absl::Now() + options.startup_window;
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second server on the same
   // port would silently share it; a fixed endpoint must belong to one server.
@@ -128,7 +148,7 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
   for (const InterfaceInfo* interface : options.interfaces) {
     if (interface == nullptr || !registered.insert(interface->name).second) continue;
     server->interface_services_.push_back(
-        std::make_unique<internal::InterfaceService>(server.get(), *interface));
+        std::make_unique<InterfaceService>(server.get(), *interface));
     builder.RegisterService(server->interface_services_.back().get());
   }
   std::vector<int> ports(options.listen.size(), 0);
@@ -156,9 +176,9 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(
   return server;
 }
 
-ObjectServer::~ObjectServer() { Shutdown(); }
+ServerImpl::~ServerImpl() { Shutdown(absl::Seconds(5)); }
 
-absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
+absl::StatusOr<ObjectAdapter*> ServerImpl::CreateAdapter(std::string name,
                                                            AdapterOptions options) {
   if (name.empty()) return absl::InvalidArgumentError("adapter name must not be empty");
   if (absl::StrContains(name, '@')) {
@@ -175,89 +195,38 @@ absl::StatusOr<ObjectAdapter*> ObjectServer::CreateAdapter(std::string name,
     return absl::AlreadyExistsError(
         absl::StrCat("adapter '", absl::CHexEscape(name), "' already exists"));
   }
-  std::unique_ptr<ObjectAdapter> adapter(
-      new ObjectAdapter(this, name, options, *std::move(policy)));
+  auto adapter = std::make_unique<AdapterImpl>(this, name, options, *std::move(policy));
   ObjectAdapter* raw = adapter.get();
   adapters_.emplace(std::move(name), std::move(adapter));
   return raw;
 }
 
-ObjectAdapter* ObjectServer::FindAdapter(absl::string_view name) const {
+ObjectAdapter* ServerImpl::FindAdapter(absl::string_view name) const {
   korb::ReaderMutexLock lock(&mu_);
   auto it = adapters_.find(name);
   return it == adapters_.end() ? nullptr : it->second.get();
 }
 
-void ObjectServer::SetDefaultObject(absl::string_view interface, ObjectAdapter* adapter,
+void ServerImpl::SetDefaultObject(absl::string_view interface, AdapterImpl* adapter,
                                     std::string id) {
   korb::MutexLock lock(&mu_);
   default_objects_.insert_or_assign(std::string(interface),
                                     DefaultObject{adapter, std::move(id)});
 }
 
-void ObjectServer::Route(internal::ServerCall* call) {
-  const auto& metadata = call->context()->client_metadata();
-  auto key = metadata.find(grpc::string_ref(kObjectKeyHeader.data(), kObjectKeyHeader.size()));
-  std::string adapter_name;
-  std::string id;
-  std::string tag;  // of a transient adapter's instance
-  ObjectAdapter* adapter = nullptr;
-  {
-    korb::ReaderMutexLock lock(&mu_);
-    if (shutting_down_) {
-      call->FinishWithError(WithErrorKind(
-          absl::UnavailableError("object server is shutting down"), ErrorKind::kTransient));
-      return;
-    }
-    if (key != metadata.end()) {
-      absl::string_view value(key->second.data(), key->second.size());
-      if (!DecodeObjectKey(value, &adapter_name, &id)) {
-        call->FinishWithError(WithErrorKind(
-            absl::InvalidArgumentError(absl::StrCat("malformed korb-object metadata '",
-                                                    absl::CHexEscape(value), "'")),
-            ErrorKind::kBadRequest));
-        return;
-      }
-      if (size_t at = adapter_name.find('@'); at != std::string::npos) {
-        tag = adapter_name.substr(at + 1);
-        adapter_name.resize(at);
-      }
-      auto it = adapters_.find(adapter_name);
-      if (it != adapters_.end()) adapter = it->second.get();
-    } else {
-      absl::string_view service = ServiceOfMethodPath(call->method_path());
-      if (service.empty()) {
-        call->FinishWithError(WithErrorKind(
-            absl::UnimplementedError(
-                absl::StrCat("malformed method path '", call->method_path(), "'")),
-            ErrorKind::kNoSuchMethod));
-        return;
-      }
-      auto it = default_objects_.find(service);
-      if (it == default_objects_.end()) {
-        call->FinishWithError(WithErrorKind(
-            absl::NotFoundError(absl::StrCat("no korb-object metadata and no default object "
-                                             "for interface ", service)),
-            ErrorKind::kObjectNotExist));
-        return;
-      }
-      adapter = it->second.adapter;
-      adapter_name = adapter->name();
-      id = it->second.id;
-      tag = adapter->instance_tag();
-    }
+absl::Status ServerImpl::NoSuchAdapter(absl::string_view name) const {
+  if (absl::Now() < startup_ends_) {
+    return WithErrorKind(
+        absl::UnavailableError(absl::StrCat("object adapter '", absl::CHexEscape(name),
+                                            "' is not created yet: the server is starting")),
+        ErrorKind::kTransient);
   }
-  if (adapter == nullptr) {
-    call->FinishWithError(WithErrorKind(
-        absl::NotFoundError(absl::StrCat("no object adapter '", absl::CHexEscape(adapter_name),
-                                         "' on this server")),
-        ErrorKind::kObjectNotExist));
-    return;
-  }
-  adapter->Dispatch(call, id, tag);
+  absl::Status status = absl::NotFoundError(
+      absl::StrCat("no object adapter '", absl::CHexEscape(name), "' on this server"));
+  return WithErrorKind(std::move(status), ErrorKind::kObjectNotExist);
 }
 
-void ObjectServer::Shutdown(absl::Duration grace) {
+void ServerImpl::Shutdown(absl::Duration grace) {
   bool first;
   {
     MutexLock lock(&mu_);
@@ -272,12 +241,12 @@ void ObjectServer::Shutdown(absl::Duration grace) {
   // calls they dispatched finish until the deadline, then reject what is
   // still queued; gRPC then cancels whatever is left and stops.
   absl::Time deadline = absl::Now() + grace;
-  std::vector<ObjectAdapter*> adapters;
+  std::vector<AdapterImpl*> adapters;
   {
     ReaderMutexLock lock(&mu_);
     for (auto& [name, adapter] : adapters_) adapters.push_back(adapter.get());
   }
-  for (ObjectAdapter* adapter : adapters) {
+  for (AdapterImpl* adapter : adapters) {
     adapter->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now())).IgnoreError();
   }
   // gRPC's graceful shutdown waits for the calls and then for every client to
@@ -298,16 +267,17 @@ void ObjectServer::Shutdown(absl::Duration grace) {
   shut_down_.Notify();
 }
 
-void ObjectServer::CallOpened() {
+void ServerImpl::CallOpened() {
   MutexLock lock(&calls_mu_);
   ++open_calls_;
 }
 
-void ObjectServer::CallClosed() {
+void ServerImpl::CallClosed() {
   MutexLock lock(&calls_mu_);
   --open_calls_;
 }
 
-void ObjectServer::Wait() const { shut_down_.WaitForNotification(); }
+void ServerImpl::Wait() const { shut_down_.WaitForNotification(); }
 
+}  // namespace internal
 }  // namespace korb

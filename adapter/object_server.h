@@ -8,12 +8,16 @@
 //
 // Errors on the wire (docs/wire.md):
 //   unknown adapter/object, no default object -> NOT_FOUND, korb-error: object-not-exist
+//   unknown adapter within the start-up window -> UNAVAILABLE, korb-error: transient
 //   malformed korb-object or method path      -> INVALID_ARGUMENT / UNIMPLEMENTED
 //   method not in the object's interface      -> UNIMPLEMENTED, korb-error: no-such-method
 //   server or adapter shutting down           -> UNAVAILABLE, korb-error: transient
 //
 // Lifetime: Start() returns a running server; Shutdown() (or the destructor)
 // stops it. Adapters live as long as the server.
+//
+// The class is the user's interface; the runtime's side (transports, the
+// Accept and Route stages of the request pipeline) is internal::ServerImpl.
 //
 // Thread-safety: thread-safe.
 //
@@ -23,36 +27,24 @@
 //   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
 //                    korb::ObjectServer::Start(options));
 //   ASSIGN_OR_RETURN(korb::ObjectAdapter* adapter, server->CreateAdapter("bank"));
-//   ...
+//   ... activate objects, install servant managers ...
+//   RETURN_IF_ERROR(adapter->Resume());  // adapters hold calls until then
 //   server->Wait();   // until another thread calls Shutdown()
 #ifndef KORB_ADAPTER_OBJECT_SERVER_H_
 #define KORB_ADAPTER_OBJECT_SERVER_H_
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/sync.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "adapter/object_adapter.h"
 #include "common/ref.h"
 
-namespace grpc {
-class Server;
-}  // namespace grpc
-
 namespace korb {
-
-namespace internal {
-class ServerCall;
-class Router;
-class InterfaceService;
-}  // namespace internal
 
 struct ObjectServerOptions {
   // Addresses to listen on, "host:port"; port 0 picks a free port (see
@@ -71,6 +63,12 @@ struct ObjectServerOptions {
   // (docs/performance.md). Optional; calls of unlisted interfaces work too.
   // E.g. {&bank::AccountServant::korb_static_interface()}.
   std::vector<const InterfaceInfo*> interfaces;
+  // Start-up window: for this long after Start(), a call for an adapter not
+  // created yet is answered UNAVAILABLE (korb-error: transient, so clients
+  // retry) instead of NOT_FOUND object-not-exist: a restarting server must
+  // not deny objects it is about to serve. Afterwards an unknown adapter is
+  // object-not-exist. Adapters themselves hold calls until Resume().
+  absl::Duration startup_window = absl::Seconds(10);
   // HTTP/2 keepalive pings from clients: the shortest interval between pings
   // the server accepts (more frequent ones get the connection closed with
   // GOAWAY "too_many_pings"), and whether pings are allowed while no call is
@@ -84,60 +82,30 @@ class ObjectServer {
   // Starts listening. UNAVAILABLE if an address cannot be bound,
   // INVALID_ARGUMENT for malformed options.
   static absl::StatusOr<std::unique_ptr<ObjectServer>> Start(ObjectServerOptions options);
-  ~ObjectServer();  // Shutdown() with the default grace period
+  virtual ~ObjectServer() = default;  // Shutdown() with the default grace period
 
   ObjectServer(const ObjectServer&) = delete;
   ObjectServer& operator=(const ObjectServer&) = delete;
 
   // Creates adapter `name` (not empty, unique in this server) with its own
   // threading policy. The pointer is valid until the server is destroyed.
-  absl::StatusOr<ObjectAdapter*> CreateAdapter(std::string name,
-                                               AdapterOptions options = {})
-      ABSL_LOCKS_EXCLUDED(mu_);
+  virtual absl::StatusOr<ObjectAdapter*> CreateAdapter(std::string name,
+                                                       AdapterOptions options = {}) = 0;
   // The adapter called `name`, or null.
-  ObjectAdapter* FindAdapter(absl::string_view name) const ABSL_LOCKS_EXCLUDED(mu_);
+  virtual ObjectAdapter* FindAdapter(absl::string_view name) const = 0;
 
   // The endpoints written into references (advertised host, bound port).
-  const std::vector<HostPort>& endpoints() const { return endpoints_; }
+  virtual const std::vector<HostPort>& endpoints() const = 0;
 
   // Stops the server: new calls are refused, calls in flight get up to
   // `grace` to finish before they are cancelled, adapters shut down, servants
   // are released. Idempotent; concurrent callers all return once it is done.
-  void Shutdown(absl::Duration grace = absl::Seconds(5)) ABSL_LOCKS_EXCLUDED(mu_);
+  virtual void Shutdown(absl::Duration grace = absl::Seconds(5)) = 0;
   // Blocks until Shutdown() has completed.
-  void Wait() const;
+  virtual void Wait() const = 0;
 
-  // Runtime side: registers the default object for `interface`.
-  void SetDefaultObject(absl::string_view interface, ObjectAdapter* adapter,
-                        std::string id) ABSL_LOCKS_EXCLUDED(mu_);
-  // Runtime side: routes a call whose request message has arrived.
-  void Route(internal::ServerCall* call) ABSL_LOCKS_EXCLUDED(mu_);
-  // Runtime side: a call's gRPC reactor was created / has ended (OnDone).
-  void CallOpened() ABSL_LOCKS_EXCLUDED(calls_mu_);
-  void CallClosed() ABSL_LOCKS_EXCLUDED(calls_mu_);
-
- private:
-  ObjectServer();
-
-  struct DefaultObject {
-    ObjectAdapter* adapter;
-    std::string id;
-  };
-
-  std::unique_ptr<internal::Router> router_;
-  std::vector<std::unique_ptr<internal::InterfaceService>> interface_services_;
-  std::unique_ptr<grpc::Server> grpc_server_;
-  std::vector<HostPort> endpoints_;
-
-  mutable korb::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<ObjectAdapter>> adapters_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, DefaultObject> default_objects_ ABSL_GUARDED_BY(mu_);
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  // Reactors gRPC has not reported done yet; Shutdown() waits for them.
-  korb::Mutex calls_mu_;
-  int open_calls_ ABSL_GUARDED_BY(calls_mu_) = 0;
-  korb::Notification shut_down_;
+ protected:
+  ObjectServer() = default;
 };
 
 }  // namespace korb

@@ -404,6 +404,7 @@ int main(int argc, char** argv) {
   auto MakeAdapter = [&](const std::string& name, korb::AdapterOptions options) {
     korb::ObjectAdapter* adapter = OrDie(server->CreateAdapter(name, std::move(options)));
     if (absl::Status s = adapter->SetServantActivator(activator); !s.ok()) Die(s.ToString());
+    if (absl::Status s = adapter->Resume(); !s.ok()) Die(s.ToString());
     return adapter;
   };
   korb::Client client;
@@ -476,6 +477,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < kThreadingObjects; ++i) {
         OrDie(adapter->Activate(Id(i), std::make_shared<CounterImpl>()));
       }
+      if (absl::Status s = adapter->Resume(); !s.ok()) Die(s.ToString());
       KeyFn keys = [](std::mt19937_64& r) { return r() % kThreadingObjects; };
       systems.push_back(KorbSystem(config, client, adapter, Op::kAdd, keys));
     }

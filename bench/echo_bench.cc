@@ -27,9 +27,13 @@
 // measured in interleaved rounds so that machine noise hits all alike. The
 // default --seconds keeps a whole run at about a minute.
 //
-//   echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY]
+//   echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY] [--calls N]
 //
-// --only measures one system (e.g. korb/inline), for profiling.
+// --only measures one system (e.g. korb/inline), for profiling. With
+// --calls N it makes exactly N sequential 32 B calls to that system and
+// prints nothing: run it under callgrind with two values of N, and the
+// difference of the instruction counts over the difference of N is the cost
+// of one call without the set-up (docs/performance.md).
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -62,6 +66,7 @@ struct Flags {
   double seconds = 0.7;  // measured time per row and system, spread over rounds
   int pool_threads = 4;
   std::string only;  // if set, measure only the system named "system/policy"
+  long calls = 0;    // with `only`: make exactly this many calls, print nothing
 };
 
 // --- Servers --------------------------------------------------------------
@@ -157,10 +162,17 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       ++i;
     } else if (arg == "--only" && i + 1 < argc) {
       flags.only = argv[++i];
+    } else if (arg == "--calls" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &flags.calls) &&
+               flags.calls > 0) {
+      ++i;
     } else {
       return absl::InvalidArgumentError(
-          "usage: echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY]");
+          "usage: echo_bench [--seconds S] [--pool-threads N] [--only SYSTEM/POLICY] "
+          "[--calls N]");
     }
+  }
+  if (flags.calls > 0 && flags.only.empty()) {
+    return absl::InvalidArgumentError("--calls needs --only");
   }
   return flags;
 }
@@ -207,6 +219,9 @@ int main(int argc, char** argv) {
     absl::StatusOr<korb::Ref> ref =
         adapter.ok() ? (*adapter)->Activate("echo", std::make_shared<KorbEcho>())
                      : absl::StatusOr<korb::Ref>(adapter.status());
+    if (ref.ok()) {
+      if (absl::Status resumed = (*adapter)->Resume(); !resumed.ok()) ref = resumed;
+    }
     if (!ref.ok()) {
       std::cerr << "echo_bench: " << ref.status() << std::endl;
       return EXIT_FAILURE;
@@ -250,12 +265,31 @@ int main(int argc, char** argv) {
     std::erase_if(systems, [&](const System& s) { return s.system + "/" + s.policy != flags->only; });
   }
 
+  if (flags->calls > 0) {
+    if (systems.size() != 1) {
+      std::cerr << "echo_bench: no system " << flags->only << std::endl;
+      return EXIT_FAILURE;
+    }
+    echo::EchoRequest request;
+    request.set_payload(std::string(32, 'k'));
+    echo::EchoReply reply;
+    CallFn call = systems.front().make_call();
+    for (long i = 0; i < flags->calls; ++i) {
+      if (!call(request, &reply)) {
+        std::cerr << "echo_bench: a call failed" << std::endl;
+        return EXIT_FAILURE;
+      }
+    }
+    systems.clear();
+  }
+
   // Each row's time is split into rounds, and every round measures all
   // systems in a rotated order, so drift on a noisy machine (frequency,
   // neighbours) spreads evenly over the systems instead of biasing one.
   constexpr int kRounds = 5;
   std::vector<Row> rows;
   for (size_t payload : {size_t{32}, size_t{4096}}) {
+    if (systems.empty()) break;
     for (auto [scenario, clients] :
          {std::pair{"latency", 1}, std::pair{"throughput", 8}, std::pair{"throughput", 32}}) {
       std::vector<Sample> samples(systems.size());

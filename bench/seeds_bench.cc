@@ -194,6 +194,9 @@ Result Run(const Flags& flags, const Config& config) {
   absl::StatusOr<korb::Ref> probe_ref =
       (*probe_adapter)->Activate("probe", std::make_shared<disk::DiskImpl>(idle_disk));
   if (!probe_ref.ok()) Fail(probe_ref.status());
+  for (korb::ObjectAdapter* ready : {*adapter, *probe_adapter}) {
+    if (absl::Status resumed = ready->Resume(); !resumed.ok()) Fail(resumed);
+  }
 
   // Consecutive block numbers over all clients, so that the cache's evenly
   // spaced misses (disk_servant.h) arrive evenly spaced.

@@ -41,9 +41,20 @@ class ObjectAdapter;
 class CallContext;
 
 namespace internal {
-// What the runtime behind a CallContext provides beyond gRPC's context.
+// What the runtime behind a CallContext provides: the call's transport and
+// the adapter's bookkeeping for it (adapter/internal/call.h implements it).
 class CallHooks {
  public:
+  // The value of request metadata `key` (lower case), if present.
+  virtual std::optional<absl::string_view> Metadata(absl::string_view key) const = 0;
+  // The caller's deadline; absl::InfiniteFuture() if none. Any thread.
+  virtual absl::Time deadline() const = 0;
+  // The caller cancelled (or the deadline passed). Any thread.
+  virtual bool IsCancelled() const = 0;
+  virtual std::string peer() const = 0;
+  virtual void AddTrailer(absl::string_view key, absl::string_view value) = 0;
+  // The gRPC context of a call that came over gRPC, else null.
+  virtual grpc::ServerContextBase* grpc_context() const = 0;
   // Registers the callback CallContext::OnCancel() describes.
   virtual void SetCancelCallback(std::function<void()> callback) = 0;
   // The request payload did not decode: the operation did not run, so a
@@ -61,11 +72,11 @@ grpc::Status BadRequest(CallContext& context, absl::string_view message_type);
 
 class CallContext {
  public:
-  // `server_context` (may be null for calls that did not come through gRPC),
-  // `adapter`, `object_id` and `method` are borrowed for the call's duration.
-  CallContext(grpc::ServerContextBase* server_context, ObjectAdapter* adapter,
-              absl::string_view object_id, const MethodInfo* method,
-              internal::CallHooks* hooks = nullptr);
+  // `hooks` (the runtime's; null for a context made outside a call, e.g. in
+  // a test calling korb_dispatch directly), `adapter`, `object_id` and
+  // `method` are borrowed for the call's duration.
+  CallContext(internal::CallHooks* hooks, ObjectAdapter* adapter, absl::string_view object_id,
+              const MethodInfo* method);
 
   CallContext(const CallContext&) = delete;
   CallContext& operator=(const CallContext&) = delete;
@@ -100,17 +111,17 @@ class CallContext {
   // are reserved for the runtime.
   void AddTrailingMetadata(absl::string_view key, absl::string_view value);
 
-  // The underlying gRPC context, or null. An escape hatch for advanced use.
-  grpc::ServerContextBase* grpc_context() const { return server_context_; }
+  // The underlying gRPC context, or null (a call that did not come over
+  // gRPC). An escape hatch for advanced use.
+  grpc::ServerContextBase* grpc_context() const;
 
  private:
   friend grpc::Status internal::BadRequest(CallContext& context, absl::string_view message_type);
 
-  grpc::ServerContextBase* server_context_;
+  internal::CallHooks* hooks_;
   ObjectAdapter* adapter_;
   absl::string_view object_id_;
   const MethodInfo* method_;
-  internal::CallHooks* hooks_;
 };
 
 }  // namespace korb

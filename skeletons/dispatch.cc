@@ -30,6 +30,12 @@ grpc::Status BadRequest(CallContext& context, absl::string_view message_type) {
                                    " does not decode as ", message_type));
 }
 
+grpc::Status ServantFailed(CallContext& context, const absl::Status& status) {
+  ErrorKind kind = ErrorKindOf(status);
+  if (kind != ErrorKind::kNone) context.AddTrailingMetadata(kErrorHeader, ErrorKindName(kind));
+  return ToGrpcStatus(status);
+}
+
 grpc::Status ServantThrew(CallContext& context, const char* what) {
   // A throwing servant is a bug in user code worth a line on stderr; the
   // caller gets INTERNAL and the server keeps serving.

@@ -39,6 +39,11 @@ namespace internal {
 // Status for a request payload that does not decode; also tags the reply
 // with korb-error: bad-request.
 grpc::Status BadRequest(CallContext& context, absl::string_view message_type);
+// Status for an operation that returned `status` (not OK): its code and
+// message, with its korb::ErrorKind, if any, as the korb-error trailer, so a
+// servant refines its errors as the runtime does (e.g. the naming service's
+// name-not-bound, a servant's own transient overload).
+grpc::Status ServantFailed(CallContext& context, const absl::Status& status);
 // Status for an operation that threw; logs the exception's message.
 grpc::Status ServantThrew(CallContext& context, const char* what);
 // Status for a method index outside the interface (input from the network).
@@ -68,7 +73,7 @@ grpc::Status InvokeUnary(CallContext& context, const grpc::ByteBuffer& request_b
   }
   try {
     absl::StatusOr<Reply> reply = std::forward<Operation>(operation)(context, request);
-    if (!reply.ok()) return ToGrpcStatus(reply.status());
+    if (!reply.ok()) return ServantFailed(context, reply.status());
     return EncodeReply(*reply, reply_buffer);
   } catch (const std::exception& e) {
     return ServantThrew(context, e.what());

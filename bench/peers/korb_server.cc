@@ -62,8 +62,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<korb::Ref> ref =
       adapter.ok() ? (*adapter)->Activate("echo", std::make_shared<korb::bench::KorbEcho>())
                    : absl::StatusOr<korb::Ref>(adapter.status());
-  if (!ref.ok()) {
-    std::cerr << "peer_korb_server: " << ref.status() << std::endl;
+  // Adapters hold calls until they are ready (docs/adapter.md, "Start-up").
+  absl::Status resumed = ref.ok() ? (*adapter)->Resume() : ref.status();
+  if (!resumed.ok()) {
+    std::cerr << "peer_korb_server: " << resumed << std::endl;
     return EXIT_FAILURE;
   }
   korb::bench::peers::PrintEndpoint(ref->ToString());

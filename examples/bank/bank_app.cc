@@ -30,6 +30,9 @@ absl::StatusOr<HostedBank> HostBank(korb::ObjectServer& server, const BankConfig
   ASSIGN_OR_RETURN(hosted.bank_ref,
                    hosted.adapter->Activate("main", std::make_shared<BankImpl>(hosted.store)));
   RETURN_IF_ERROR(hosted.adapter->SetDefaultObject("main"));
+  // Calls that arrived while the activator and the bank were being set up
+  // (e.g. clients retrying across a restart) were held until now.
+  RETURN_IF_ERROR(hosted.adapter->Resume());
   return hosted;
 }
 

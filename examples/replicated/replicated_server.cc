@@ -19,7 +19,7 @@
 //   --inline        or gRPC's callback thread does (what failover_bench uses,
 //                   so that both sides of its comparison dispatch alike)
 //   --drop-every N  testing only: lose the reply of every N-th Add after it
-//                   ran (ObjectAdapter::SetReplyDropperForTesting); the
+//                   ran (adapter/testing/fault_injection.h); the
 //                   caller sees UNAVAILABLE and retries, and the reply cache
 //                   answers the retry without adding twice
 //   --get-delay-ms N  every Get sleeps N ms first (a slow replica)
@@ -41,6 +41,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "adapter/testing/fault_injection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
@@ -194,7 +195,7 @@ absl::Status Serve(const Flags& flags) {
     // Shared by the adapter's threads; only Add replies are lost, so that
     // reads and Stats stay reliable for whoever checks the outcome.
     auto executed_adds = std::make_shared<std::atomic<int64_t>>(0);
-    adapter->SetReplyDropperForTesting(
+    korb::testing::SetReplyDropper(*adapter,
         [executed_adds, counter, every = flags.drop_every](absl::string_view,
                                                            absl::string_view method) {
           if (!absl::EndsWith(method, "/Add")) return false;
@@ -203,6 +204,7 @@ absl::Status Serve(const Flags& flags) {
           return true;
         });
   }
+  RETURN_IF_ERROR(adapter->Resume());  // adapters hold calls until ready
   std::cout << ref << std::endl;
   ReportSignal(signals.Wait());
   server->Shutdown();

@@ -23,6 +23,8 @@ absl::StatusOr<Ref> Serve(ObjectServer& server, std::shared_ptr<NamingBackend> b
   ASSIGN_OR_RETURN(Ref ref, adapter->Activate(std::string(kObjectId),
                                               std::make_shared<NamingContextImpl>(std::move(backend))));
   RETURN_IF_ERROR(adapter->SetDefaultObject(kObjectId));
+  // Adapters hold calls until they are ready (docs/adapter.md, "Start-up").
+  RETURN_IF_ERROR(adapter->Resume());
   return ref;
 }
 

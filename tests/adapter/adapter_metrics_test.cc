@@ -1,11 +1,11 @@
-// An adapter's metrics over real gRPC: calls, errors and refusals counted
+// An adapter's metrics over the in-memory transport (no gRPC, so under TSan too): calls, errors and refusals counted
 // as clients see them.
 #include <memory>
 
 #include "adapter/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/in_memory_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_servants.h"
 
@@ -15,12 +15,12 @@ namespace {
 using ::korb::testing::EchoImpl;
 using ::korb::testing::IsOk;
 
-class AdapterMetricsTest : public testing::ServerFixture {};
+class AdapterMetricsTest : public testing::InMemoryFixture {};
 
 // Calls, errors, latency count, active objects and threads of real calls.
 TEST_F(AdapterMetricsTest, CountsCalls) {
   StartServer({.threading = ThreadingOptions::SharedPool(3)});
-  korbtest::EchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
+  testing::InMemoryEchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
   for (int i = 0; i < 5; ++i) ASSERT_THAT(stub.Echo(Text("x")), IsOk());
   korbtest::EchoRequest failing = Text("no");
   failing.set_fail_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
@@ -40,7 +40,7 @@ TEST_F(AdapterMetricsTest, CountsCalls) {
 // Calls answered for an object that does not exist count as errors.
 TEST_F(AdapterMetricsTest, CountsRefusedCalls) {
   StartServer({});
-  korbtest::EchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
+  testing::InMemoryEchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
   ASSERT_THAT(adapter_->Deactivate("o"), IsOk());
   EXPECT_FALSE(stub.Echo(Text("x")).ok());
   AdapterMetrics m = adapter_->Metrics();

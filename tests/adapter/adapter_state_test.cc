@@ -1,4 +1,4 @@
-// Adapter states over real gRPC: holding queues calls (bounded) until
+// Adapter states over the in-memory transport (no gRPC, so under TSan too): holding queues calls (bounded) until
 // Resume(), discarding refuses them as transient, transitions are
 // idempotent, and shutdown drains calls in flight under load.
 #include <atomic>
@@ -11,7 +11,7 @@
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/in_memory_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_servants.h"
 
@@ -22,7 +22,7 @@ using ::korb::testing::EchoImpl;
 using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 
-class AdapterStateTest : public testing::ServerFixture {
+class AdapterStateTest : public testing::InMemoryFixture {
  protected:
   // Waits until the adapter holds `n` calls; false after 30 s.
   bool AwaitHeld(size_t n) {
@@ -39,7 +39,7 @@ class AdapterStateTest : public testing::ServerFixture {
 TEST_F(AdapterStateTest, HoldingQueuesCallsUntilResume) {
   StartServer({.threading = ThreadingOptions::SharedPool(2)});
   auto servant = std::make_shared<EchoImpl>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   ASSERT_THAT(adapter_->Hold(), IsOk());
   EXPECT_EQ(adapter_->state(), AdapterState::kHolding);
   std::vector<Future<korbtest::EchoReply>> calls;
@@ -58,7 +58,7 @@ TEST_F(AdapterStateTest, HoldingQueuesCallsUntilResume) {
 // RESOURCE_EXHAUSTED; the held ones still run.
 TEST_F(AdapterStateTest, HoldingQueueIsBounded) {
   StartServer({.threading = ThreadingOptions::SharedPool(2), .max_held_calls = 2});
-  korbtest::EchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
+  testing::InMemoryEchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
   ASSERT_THAT(adapter_->Hold(), IsOk());
   Future<korbtest::EchoReply> a = stub.EchoAsync(Text("a"));
   Future<korbtest::EchoReply> b = stub.EchoAsync(Text("b"));
@@ -76,7 +76,7 @@ TEST_F(AdapterStateTest, HoldingQueueIsBounded) {
 TEST_F(AdapterStateTest, DiscardingRefusesAsTransient) {
   StartServer({});
   auto servant = std::make_shared<EchoImpl>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   ASSERT_THAT(adapter_->Hold(), IsOk());
   Future<korbtest::EchoReply> held = stub.EchoAsync(Text("held"));
   ASSERT_TRUE(AwaitHeld(1));
@@ -95,7 +95,7 @@ TEST_F(AdapterStateTest, DiscardingRefusesAsTransient) {
 // inactive and refuses the others.
 TEST_F(AdapterStateTest, TransitionsAreIdempotent) {
   StartServer({});
-  korbtest::EchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
+  testing::InMemoryEchoStub stub = ActivateEcho("o", std::make_shared<EchoImpl>());
   for (int i = 0; i < 2; ++i) ASSERT_THAT(adapter_->Hold(), IsOk());
   for (int i = 0; i < 2; ++i) ASSERT_THAT(adapter_->Discard(), IsOk());
   ASSERT_THAT(adapter_->Hold(), IsOk());
@@ -119,7 +119,7 @@ TEST_F(AdapterStateTest, TransitionsAreIdempotent) {
 TEST_F(AdapterStateTest, TransitionsUnderLoadLoseNoCall) {
   StartServer({.threading = ThreadingOptions::SharedPool(4)});
   auto servant = std::make_shared<EchoImpl>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, transient{0}, other{0};
   std::vector<std::thread> clients;
@@ -175,7 +175,7 @@ TEST_F(AdapterStateTest, TransitionsUnderLoadLoseNoCall) {
 TEST_F(AdapterStateTest, ShutdownPastGraceReportsDeadlineExceeded) {
   StartServer({.threading = ThreadingOptions::SharedPool(2)});
   auto servant = std::make_shared<testing::GatedEcho>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   Future<korbtest::EchoReply> call = stub.EchoAsync(Text("block"));
   ASSERT_TRUE(servant->AwaitRunning(1));
   // Shutdown() releases its active objects only after it has given up
@@ -196,6 +196,51 @@ TEST_F(AdapterStateTest, ShutdownPastGraceReportsDeadlineExceeded) {
   EXPECT_THAT(call.Get(), IsOk());
   EXPECT_THAT(adapter_->Shutdown(), StatusIs(absl::StatusCode::kDeadlineExceeded))
       << "a repeated Shutdown() reports the first one's outcome";
+}
+
+// A restarting server never denies an object it is about to serve: during
+// the start-up window a call for an adapter not created yet is transient,
+// and a new adapter holds calls until the application calls Resume().
+TEST(AdapterStartup, CallsWaitUntilTheApplicationIsReady) {
+  testing::InMemoryClient client;  // destroyed after the server
+  std::unique_ptr<ObjectServer> server = testing::StartInMemoryServer(absl::Seconds(60));
+  client.set_server(server.get());
+  const Ref ref("korbtest.Echo", server->endpoints(), "bank", "a1");
+  testing::InMemoryEchoStub stub(client, ref);
+  korbtest::EchoRequest request;
+  request.set_text("held");
+  absl::StatusOr<korbtest::EchoReply> early = stub.Echo(request);
+  EXPECT_THAT(early, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(ErrorKindOf(early.status()), ErrorKind::kTransient);
+
+  // Persistent: its references (as `ref`) survive restarts.
+  absl::StatusOr<ObjectAdapter*> adapter =
+      server->CreateAdapter("bank", {.lifespan = Lifespan::kPersistent});
+  ASSERT_THAT(adapter, IsOk());
+  EXPECT_EQ((*adapter)->state(), AdapterState::kHolding);
+  Future<korbtest::EchoReply> held = stub.EchoAsync(request);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while ((*adapter)->Metrics().held_calls != 1) {
+    ASSERT_LT(absl::Now(), deadline) << "the call was not held";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_THAT((*adapter)->Activate("a1", std::make_shared<EchoImpl>()), IsOk());
+  EXPECT_FALSE(held.Ready()) << "a call ran before Resume()";
+  ASSERT_THAT((*adapter)->Resume(), IsOk());
+  ASSERT_TRUE(held.WaitFor(absl::Seconds(30)));
+  ASSERT_THAT(held.Get(), IsOk());
+  EXPECT_EQ(held.Get()->text(), "held");
+}
+
+// After the start-up window an unknown adapter does not exist.
+TEST(AdapterStartup, UnknownAdapterAfterTheWindowDoesNotExist) {
+  testing::InMemoryClient client;
+  std::unique_ptr<ObjectServer> server = testing::StartInMemoryServer(absl::ZeroDuration());
+  client.set_server(server.get());
+  testing::InMemoryEchoStub stub(client, Ref("korbtest.Echo", server->endpoints(), "bank", "a1"));
+  absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(korbtest::EchoRequest());
+  EXPECT_THAT(reply, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(ErrorKindOf(reply.status()), ErrorKind::kObjectNotExist);
 }
 
 }  // namespace

@@ -46,6 +46,8 @@ class ObjectAdapterTest : public ::testing::TestWithParam<Setup> {
  protected:
   void SetUp() override {
     ObjectServerOptions options;
+    // Unknown adapters are object-not-exist at once (ErrorMapping).
+    options.startup_window = absl::ZeroDuration();
     if (GetParam().registered) {
       options.interfaces = {&korbtest::EchoServant::korb_static_interface(),
                             &korbtest::EchoFactoryServant::korb_static_interface()};
@@ -60,6 +62,7 @@ class ObjectAdapterTest : public ::testing::TestWithParam<Setup> {
         server_->CreateAdapter("test", {.threading = threading});
     ASSERT_THAT(adapter, IsOk());
     adapter_ = *adapter;
+    ASSERT_THAT(adapter_->Resume(), IsOk());
   }
 
   std::shared_ptr<grpc::Channel> Channel() {
@@ -311,6 +314,7 @@ TEST(ObjectServer, OversizedRequestIsRefused) {
   ASSERT_THAT(adapter, IsOk());
   absl::StatusOr<Ref> ref = (*adapter)->Activate("e", std::make_shared<EchoImpl>());
   ASSERT_THAT(ref, IsOk());
+  ASSERT_THAT((*adapter)->Resume(), IsOk());
   Client client;
   korbtest::EchoStub stub(client, *ref);
   EXPECT_THAT(stub.Echo(Text(std::string(4096, 'x'))),
@@ -331,6 +335,7 @@ TEST(ObjectServer, ListensOnSeveralEndpoints) {
   ASSERT_THAT(adapter, IsOk());
   absl::StatusOr<Ref> ref = (*adapter)->Activate("e", std::make_shared<EchoImpl>());
   ASSERT_THAT(ref, IsOk());
+  ASSERT_THAT((*adapter)->Resume(), IsOk());
   ASSERT_EQ(ref->endpoints(), (*server)->endpoints());
   Client client;
   for (const HostPort& endpoint : ref->endpoints()) {
@@ -374,6 +379,12 @@ TEST(ObjectServer, PortInUseIsAnError) {
   ObjectServerOptions options;
   options.listen = {(*first)->endpoints().front().ToString()};
   EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(ObjectServerKeepalive, NegativePingIntervalIsRejected) {
+  ObjectServerOptions options;
+  options.min_client_ping_interval = absl::Seconds(-1);
+  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

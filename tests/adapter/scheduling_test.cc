@@ -1,4 +1,4 @@
-// How the adapter schedules calls, over real gRPC: priority lanes overtaking
+// How the adapter schedules calls, over the in-memory transport (no gRPC, so under TSan too): priority lanes overtaking
 // queued calls, calls cancelled or expired while queued never reaching the
 // servant, OnCancel() interrupting a running operation, and per-object
 // threading overrides.
@@ -11,7 +11,7 @@
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/in_memory_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_servants.h"
 
@@ -23,14 +23,14 @@ using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 using ::testing::ElementsAre;
 
-class SchedulingTest : public testing::ServerFixture {};
+class SchedulingTest : public testing::InMemoryFixture {};
 
 // With the only worker busy, a high-priority call overtakes the queued
 // low-priority ones; equal priorities keep arrival order.
 TEST_F(SchedulingTest, HighPriorityOvertakesQueuedCalls) {
   StartServer({.threading = ThreadingOptions::SharedPool(1)});
   auto servant = std::make_shared<GatedEcho>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   Future<korbtest::EchoReply> blocker = stub.EchoAsync(Text("block"));
   ASSERT_TRUE(servant->AwaitRunning(1));
   CallOptions low, high;
@@ -53,7 +53,7 @@ TEST_F(SchedulingTest, HighPriorityOvertakesQueuedCalls) {
 TEST_F(SchedulingTest, MethodPriorityIsTheDefault) {
   StartServer({.threading = ThreadingOptions::SharedPool(1)});
   auto servant = std::make_shared<GatedEcho>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   Future<korbtest::EchoReply> blocker = stub.EchoAsync(Text("block"));
   ASSERT_TRUE(servant->AwaitRunning(1));
   Future<korbtest::EchoReply> echo = stub.EchoAsync(Text("echo"));
@@ -73,7 +73,7 @@ TEST_F(SchedulingTest, MethodPriorityIsTheDefault) {
 TEST_F(SchedulingTest, CallCancelledWhileQueuedIsDropped) {
   StartServer({.threading = ThreadingOptions::SharedPool(1)});
   auto servant = std::make_shared<GatedEcho>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   Future<korbtest::EchoReply> blocker = stub.EchoAsync(Text("block"));
   ASSERT_TRUE(servant->AwaitRunning(1));
   CancellationToken token;
@@ -102,7 +102,7 @@ TEST_F(SchedulingTest, CallCancelledWhileQueuedIsDropped) {
 TEST_F(SchedulingTest, CallExpiredWhileQueuedIsDropped) {
   StartServer({.threading = ThreadingOptions::SharedPool(1)});
   auto servant = std::make_shared<GatedEcho>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   Future<korbtest::EchoReply> blocker = stub.EchoAsync(Text("block"));
   ASSERT_TRUE(servant->AwaitRunning(1));
   CallOptions short_deadline;
@@ -126,7 +126,7 @@ TEST_F(SchedulingTest, CallExpiredWhileQueuedIsDropped) {
 TEST_F(SchedulingTest, OnCancelInterruptsRunningOperation) {
   StartServer({.threading = ThreadingOptions::SharedPool(2)});
   auto servant = std::make_shared<GatedEcho>();
-  korbtest::EchoStub stub = ActivateEcho("o", servant);
+  testing::InMemoryEchoStub stub = ActivateEcho("o", servant);
   CancellationToken token;
   CallOptions cancellable;
   cancellable.cancellation = &token;
@@ -147,14 +147,14 @@ TEST_F(SchedulingTest, OnCancelInterruptsRunningOperation) {
 TEST_F(SchedulingTest, PerObjectThreadingOverride) {
   StartServer({.threading = ThreadingOptions::SharedPool(1)});
   auto wide = std::make_shared<GatedEcho>();
-  korbtest::EchoStub wide_stub =
+  testing::InMemoryEchoStub wide_stub =
       ActivateEcho("wide", wide, {.threading = ThreadingOptions::SharedPool(2)});
   Future<korbtest::EchoReply> a = wide_stub.EchoAsync(Text("block-a"));
   Future<korbtest::EchoReply> b = wide_stub.EchoAsync(Text("block-b"));
   ASSERT_TRUE(wide->AwaitRunning(2)) << "the override's two workers did not both run";
   EXPECT_EQ(adapter_->Metrics().policy.threads, 3);
   // The adapter's own worker is still free for other objects.
-  korbtest::EchoStub plain = ActivateEcho("plain", std::make_shared<GatedEcho>());
+  testing::InMemoryEchoStub plain = ActivateEcho("plain", std::make_shared<GatedEcho>());
   EXPECT_THAT(plain.Echo(Text("plain")), IsOk());
   wide->Release();
   WaitAll(a, b);
@@ -183,48 +183,58 @@ TEST_F(SchedulingTest, ActivateDeactivateRaceLeavesNoThreads) {
   EXPECT_EQ(adapter_->Metrics().policy.threads, 0) << "an object thread outlived its object";
 }
 
-// Thread-per-connection over real gRPC: two Clients of one process share a
-// connection by default, so their calls to one object run one at a time;
-// with ClientOptions::private_connections they run in parallel.
-TEST_F(SchedulingTest, ThreadPerConnectionTellsPrivateClientsApart) {
-  StartServer({.threading = ThreadingOptions::ThreadPerConnection()});
-  auto servant = std::make_shared<GatedEcho>();
-  absl::StatusOr<Ref> ref = adapter_->Activate("o", servant);
-  ASSERT_THAT(ref, IsOk());
-  {
-    Client first, second;
-    korbtest::EchoStub a(first, *ref), b(second, *ref);
-    Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));
-    ASSERT_TRUE(servant->AwaitRunning(1));
-    Future<korbtest::EchoReply> fb = b.EchoAsync(Text("block-b"));
-    ASSERT_TRUE(AwaitQueued(1)) << "the shared connection did not serialize the two clients";
-    servant->Release();
-    WaitAll(fa, fb);
-    EXPECT_THAT(fa.Get(), IsOk());
-    EXPECT_THAT(fb.Get(), IsOk());
-  }
-  auto fresh = std::make_shared<GatedEcho>();
-  ref = adapter_->Activate("p", fresh);
-  ASSERT_THAT(ref, IsOk());
-  ClientOptions private_options;
-  private_options.private_connections = true;
-  Client first(private_options), second(private_options);
-  korbtest::EchoStub a(first, *ref), b(second, *ref);
-  Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));
-  Future<korbtest::EchoReply> fb = b.EchoAsync(Text("block-b"));
-  EXPECT_TRUE(fresh->AwaitRunning(2)) << "private connections were not served in parallel";
-  fresh->Release();
-  WaitAll(fa, fb);
-  EXPECT_THAT(fa.Get(), IsOk());
-  EXPECT_THAT(fb.Get(), IsOk());
-}
-
 TEST_F(SchedulingTest, InvalidOverrideIsRejected) {
   StartServer({});
   ThreadingOptions bad = ThreadingOptions::SharedPool(-1);
   EXPECT_THAT(adapter_->Activate("x", std::make_shared<GatedEcho>(), {.threading = bad}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(adapter_->IsActive("x"));
+}
+
+// A oneway operation (korbtest.Sink.Post) in memory, so under TSan too:
+// the caller is answered while the operation is still blocked, and the
+// operation runs on the policy's thread afterwards.
+TEST_F(SchedulingTest, OnewayIsAnsweredBeforeTheOperationRuns) {
+  class Sink : public korbtest::SinkServant {
+   public:
+    absl::StatusOr<Empty> Post(CallContext&, const korbtest::EchoRequest& request) override {
+      started.Notify();
+      release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      MutexLock lock(&mu);
+      posted = request.text();
+      return Empty();
+    }
+    Notification started, release;
+    Mutex mu;
+    std::string posted ABSL_GUARDED_BY(mu);
+  };
+  class SinkStub : public testing::InMemoryStubBase {
+   public:
+    using InMemoryStubBase::InMemoryStubBase;
+    absl::StatusOr<Empty> Post(const korbtest::EchoRequest& request) const {
+      return Invoke<Empty>("/korbtest.Sink/Post", request, {.timeout = absl::Seconds(30)});
+    }
+  };
+  StartServer({.threading = ThreadingOptions::SharedPool(2)});
+  auto sink = std::make_shared<Sink>();
+  absl::StatusOr<Ref> ref = adapter_->Activate("sink", sink);
+  ASSERT_THAT(ref, IsOk());
+  ASSERT_THAT(SinkStub(client_, *ref).Post(Text("posted")), IsOk());
+  ASSERT_TRUE(sink->started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  {
+    MutexLock lock(&sink->mu);
+    EXPECT_EQ(sink->posted, "") << "the caller waited for the operation";
+  }
+  sink->release.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  for (;;) {
+    {
+      MutexLock lock(&sink->mu);
+      if (sink->posted == "posted") break;
+    }
+    ASSERT_LT(absl::Now(), deadline) << "the oneway operation's effect was not applied";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Servant managers over real gRPC: the activator's single-flight
+// Servant managers over the in-memory transport (no gRPC, so under TSan too): the activator's single-flight
 // incarnation, failures, retention and etherealization; the locator's
 // pre/post pairing; default servants; eviction by idle time and by the LRU
 // cap with calls in flight; a call racing an etherealization; persistence
@@ -21,7 +21,7 @@
 #include "gtest/gtest.h"
 #include "servants/memory_state_store.h"
 #include "servants/persistent_state.h"
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/in_memory_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_servants.h"
 
@@ -46,11 +46,16 @@ bool Eventually(Fn done) {
   return true;
 }
 
-// An Echo servant whose state is the number of Echo calls it ran.
+// An Echo servant whose state is the number of Echo calls it ran. A call
+// with text "block" waits until `gate` is notified (at most kDeadline).
 class CountingEcho : public EchoImpl, public PersistentState {
  public:
+  explicit CountingEcho(std::shared_ptr<Notification> gate = nullptr) : gate_(std::move(gate)) {}
   absl::StatusOr<korbtest::EchoReply> Echo(CallContext& context,
                                            const korbtest::EchoRequest& request) override {
+    if (request.text() == "block" && gate_ != nullptr) {
+      gate_->WaitForNotificationWithTimeout(kDeadline);
+    }
     absl::StatusOr<korbtest::EchoReply> reply = EchoImpl::Echo(context, request);
     if (!reply.ok()) return reply;
     int now = ++count_;
@@ -66,6 +71,7 @@ class CountingEcho : public EchoImpl, public PersistentState {
   std::string SaveState() const override { return std::to_string(count_.load()); }
 
  private:
+  const std::shared_ptr<Notification> gate_;
   std::atomic<int> count_{0};
 };
 
@@ -82,7 +88,7 @@ class RecordingActivator : public ServantActivator {
       mu_.AwaitWithTimeout(absl::Condition(&open), kDeadline);
     }
     if (absl::StartsWith(id, "ghost")) return ObjectNotExist(id);
-    return std::make_shared<CountingEcho>();
+    return std::make_shared<CountingEcho>(gate_);
   }
   void Etherealize(absl::string_view id, std::shared_ptr<Servant> servant,
                    EtherealizeReason reason) override {
@@ -93,6 +99,8 @@ class RecordingActivator : public ServantActivator {
     mu_.AwaitWithTimeout(absl::Condition(&open), kDeadline);
   }
 
+  // Lets the servants' "block" calls return.
+  void ReleaseBlockedCalls() { gate_->Notify(); }
   void HoldIncarnate(bool hold) {
     MutexLock lock(&mu_);
     hold_incarnate_ = hold;
@@ -117,20 +125,21 @@ class RecordingActivator : public ServantActivator {
  private:
   mutable Mutex mu_;
   std::vector<std::string> log_ ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<Notification> gate_ = std::make_shared<Notification>();
   int incarnations_ ABSL_GUARDED_BY(mu_) = 0;
   int etherealizations_ ABSL_GUARDED_BY(mu_) = 0;
   bool hold_incarnate_ ABSL_GUARDED_BY(mu_) = false;
   bool hold_etherealize_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-class ServantManagerTest : public testing::ServerFixture {
+class ServantManagerTest : public testing::InMemoryFixture {
  protected:
   void StartWithActivator(AdapterOptions options) {
     StartServer(std::move(options));
     ASSERT_THAT(adapter_->SetServantActivator(activator_), IsOk());
   }
-  korbtest::EchoStub Stub(const std::string& id) {
-    return korbtest::EchoStub(client_, adapter_->CreateReference(id, "korbtest.Echo"));
+  testing::InMemoryEchoStub Stub(const std::string& id) {
+    return testing::InMemoryEchoStub(client_, adapter_->CreateReference(id, "korbtest.Echo"));
   }
 
   std::shared_ptr<RecordingActivator> activator_ = std::make_shared<RecordingActivator>();
@@ -141,7 +150,7 @@ class ServantManagerTest : public testing::ServerFixture {
 TEST_F(ServantManagerTest, ConcurrentFirstCallsIncarnateOnce) {
   StartWithActivator({.threading = ThreadingOptions::SharedPool(8)});
   activator_->HoldIncarnate(true);
-  korbtest::EchoStub stub = Stub("acct");
+  testing::InMemoryEchoStub stub = Stub("acct");
   std::vector<Future<korbtest::EchoReply>> calls;
   for (int i = 0; i < 20; ++i) calls.push_back(stub.EchoAsync(Text("x")));
   // All eight workers are busy (one incarnating, seven waiting for it).
@@ -167,7 +176,7 @@ TEST_F(ServantManagerTest, ConcurrentFirstCallsIncarnateOnce) {
 TEST_F(ServantManagerTest, FailedIncarnationAnswersEveryWaiter) {
   StartWithActivator({.threading = ThreadingOptions::SharedPool(4)});
   activator_->HoldIncarnate(true);
-  korbtest::EchoStub stub = Stub("ghost-1");
+  testing::InMemoryEchoStub stub = Stub("ghost-1");
   std::vector<Future<korbtest::EchoReply>> calls;
   for (int i = 0; i < 6; ++i) calls.push_back(stub.EchoAsync(Text("x")));
   ASSERT_TRUE(AwaitQueued(2));
@@ -209,7 +218,7 @@ TEST_F(ServantManagerTest, RetainedUntilDeactivatedOrShutdown) {
 // served by a fresh incarnation, made after the etherealization finished.
 TEST_F(ServantManagerTest, CallDuringEtherealizationGetsFreshIncarnation) {
   StartWithActivator({.threading = ThreadingOptions::SharedPool(2)});
-  korbtest::EchoStub stub = Stub("a");
+  testing::InMemoryEchoStub stub = Stub("a");
   ASSERT_THAT(stub.Echo(Text("x")), IsOk());
   activator_->HoldEtherealize(true);
   std::thread deactivator([this] { EXPECT_THAT(adapter_->Deactivate("a"), IsOk()); });
@@ -231,17 +240,17 @@ TEST_F(ServantManagerTest, CallDuringEtherealizationGetsFreshIncarnation) {
 // reincarnates it. One with a call in flight is not evicted however long
 // the call takes.
 TEST_F(ServantManagerTest, IdleObjectsAreEvicted) {
-  StartWithActivator({.threading = ThreadingOptions::SharedPool(2),
-                      .idle_timeout = absl::Milliseconds(50)});
+  const absl::Duration idle_timeout = absl::Milliseconds(50);
+  StartWithActivator({.threading = ThreadingOptions::SharedPool(2), .idle_timeout = idle_timeout});
   ASSERT_THAT(Stub("idle").Echo(Text("x")), IsOk());
-  korbtest::EchoRequest slow = Text("slow");
-  slow.set_delay_ms(2000);  // far beyond idle_timeout
-  Future<korbtest::EchoReply> busy = Stub("busy").EchoAsync(slow);
+  Future<korbtest::EchoReply> busy = Stub("busy").EchoAsync(Text("block"));
+  ASSERT_TRUE(Eventually([&] { return adapter_->Metrics().running_calls == 1; }));
   ASSERT_TRUE(Eventually([&] { return !adapter_->IsActive("idle"); }))
       << "an idle object was not evicted";
-  if (adapter_->Metrics().running_calls == 1) {
-    EXPECT_TRUE(adapter_->IsActive("busy")) << "an object was evicted with a call in flight";
-  }
+  // The blocked call has now been running for many idle timeouts.
+  absl::SleepFor(4 * idle_timeout);
+  EXPECT_TRUE(adapter_->IsActive("busy")) << "an object was evicted with a call in flight";
+  activator_->ReleaseBlockedCalls();
   ASSERT_TRUE(busy.WaitFor(kDeadline));
   EXPECT_THAT(busy.Get(), IsOk());
   ASSERT_TRUE(Eventually([&] { return adapter_->active_objects() == 0; }))
@@ -273,16 +282,14 @@ TEST_F(ServantManagerTest, CapEvictsLeastRecentlyUsed) {
 // while all objects are busy and restored when calls end.
 TEST_F(ServantManagerTest, CapSparesBusyObjects) {
   StartWithActivator({.threading = ThreadingOptions::SharedPool(4), .max_active_objects = 1});
-  korbtest::EchoRequest slow = Text("slow");
-  slow.set_delay_ms(2000);
-  Future<korbtest::EchoReply> a = Stub("a").EchoAsync(slow);
+  Future<korbtest::EchoReply> a = Stub("a").EchoAsync(Text("block"));
   ASSERT_TRUE(Eventually([&] { return adapter_->Metrics().running_calls == 1; }));
   ASSERT_THAT(Stub("b").Echo(Text("x")), IsOk());
   // "b" is idle and least recently used behind busy "a": b goes, a stays.
   ASSERT_TRUE(Eventually([&] { return !adapter_->IsActive("b"); }));
-  if (adapter_->Metrics().running_calls == 1) {
-    EXPECT_TRUE(adapter_->IsActive("a"));
-  }
+  EXPECT_TRUE(adapter_->IsActive("a")) << "the cap evicted an object with a call in flight";
+  EXPECT_EQ(adapter_->Metrics().running_calls, 1);
+  activator_->ReleaseBlockedCalls();
   ASSERT_TRUE(a.WaitFor(kDeadline));
   EXPECT_THAT(a.Get(), IsOk());
   EXPECT_THAT(activator_->log(), ::testing::Not(::testing::Contains("etherealize a evicted")));
@@ -321,7 +328,7 @@ TEST_F(ServantManagerTest, LocatorPairsPreAndPostInvoke) {
   korbtest::EchoRequest throwing = Text("boom");
   throwing.set_throw_exception(true);
   EXPECT_THAT(Stub("row-3").Echo(throwing), StatusIs(absl::StatusCode::kInternal));
-  auto factory_stub = korbtest::EchoFactoryStub(
+  auto factory_stub = testing::InMemoryFactoryStub(
       client_, adapter_->CreateReference("row-4", "korbtest.EchoFactory"));
   EXPECT_THAT(factory_stub.Create(korbtest::CreateRequest()),
               StatusIs(absl::StatusCode::kUnimplemented));
@@ -334,6 +341,28 @@ TEST_F(ServantManagerTest, LocatorPairsPreAndPostInvoke) {
                           "pre row-3 /korbtest.Echo/Echo", "post row-3 INTERNAL",
                           "pre row-4 /korbtest.EchoFactory/Create", "post row-4 UNIMPLEMENTED",
                           "pre missing /korbtest.Echo/Echo"));
+}
+
+// A call through a servant locator gets a policy lane of its own that ends
+// with the call: under thread-per-object no thread outlives its call. (Each
+// located call used to pin a lane that nothing unpinned: a thread per call,
+// alive until shutdown.)
+TEST_F(ServantManagerTest, LocatedCallsLeaveNoThreadsBehind) {
+  class Locator : public ServantLocator {
+   public:
+    absl::StatusOr<Located> PreInvoke(absl::string_view, absl::string_view) override {
+      return Located{std::make_shared<EchoImpl>(), nullptr};
+    }
+    void PostInvoke(absl::string_view, absl::string_view, const Located&,
+                    const absl::Status&) override {}
+  };
+  StartServer({.threading = ThreadingOptions::ThreadPerObject()});
+  ASSERT_THAT(adapter_->SetServantLocator(std::make_shared<Locator>()), IsOk());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_THAT(Stub(absl::StrCat("row-", i)).Echo(Text("x")), IsOk());
+  }
+  EXPECT_TRUE(Eventually([&] { return adapter_->Metrics().policy.threads == 0; }))
+      << adapter_->Metrics().policy.threads << " policy threads outlived 10 finished calls";
 }
 
 // A default servant serves every id of its interface, reading the id from
@@ -353,7 +382,7 @@ TEST_F(ServantManagerTest, DefaultServantServesEveryId) {
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->text(), "1") << "the active object must win over the default servant";
   // Another interface has no default servant here.
-  auto factory_stub = korbtest::EchoFactoryStub(
+  auto factory_stub = testing::InMemoryFactoryStub(
       client_, adapter_->CreateReference("alice", "korbtest.EchoFactory"));
   EXPECT_THAT(factory_stub.Create(korbtest::CreateRequest()),
               StatusIs(absl::StatusCode::kNotFound));
@@ -398,7 +427,7 @@ TEST_F(ServantManagerTest, WriteThroughSavesBeforeReplying) {
   store->saves = 0;
   StartWithActivator({.threading = ThreadingOptions::SharedPool(2),
                       .persistence = {.store = store, .mode = PersistenceMode::kWriteThrough}});
-  korbtest::EchoStub stub = Stub("a");
+  testing::InMemoryEchoStub stub = Stub("a");
   absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(Text("x"));
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->text(), "42") << "state was not loaded on incarnation";
@@ -418,7 +447,7 @@ TEST_F(ServantManagerTest, FailedSaveDropsTheChange) {
   auto store = std::make_shared<FlakyStore>();
   StartWithActivator({.threading = ThreadingOptions::SharedPool(2),
                       .persistence = {.store = store, .mode = PersistenceMode::kWriteThrough}});
-  korbtest::EchoStub stub = Stub("a");
+  testing::InMemoryEchoStub stub = Stub("a");
   ASSERT_THAT(stub.Echo(Text("x")), IsOk());  // saved: 1
   store->Fail(true);
   // One attempt: the client would otherwise retry the transient failure.
@@ -467,10 +496,10 @@ TEST_F(ServantManagerTest, LifespanTagsReferences) {
   absl::StatusOr<Ref> ref = adapter_->Activate("o", std::make_shared<EchoImpl>());
   ASSERT_THAT(ref, IsOk());
   EXPECT_EQ(ref->adapter(), "t@" + adapter_->instance_tag());
-  EXPECT_THAT(korbtest::EchoStub(client_, *ref).Echo(Text("x")), IsOk());
+  EXPECT_THAT(testing::InMemoryEchoStub(client_, *ref).Echo(Text("x")), IsOk());
   for (const std::string stale : {"t@0123456789abcdef", "t"}) {
     Ref other(ref->type(), ref->endpoints(), stale, "o");
-    absl::StatusOr<korbtest::EchoReply> reply = korbtest::EchoStub(client_, other).Echo(Text("x"));
+    absl::StatusOr<korbtest::EchoReply> reply = testing::InMemoryEchoStub(client_, other).Echo(Text("x"));
     EXPECT_THAT(reply, StatusIs(absl::StatusCode::kNotFound)) << stale;
     EXPECT_EQ(ErrorKindOf(reply.status()), ErrorKind::kObjectNotExist) << stale;
   }
@@ -480,10 +509,11 @@ TEST_F(ServantManagerTest, LifespanTagsReferences) {
   EXPECT_EQ((*persistent)->instance_tag(), "");
   absl::StatusOr<Ref> kept = (*persistent)->Activate("o", std::make_shared<EchoImpl>());
   ASSERT_THAT(kept, IsOk());
+  ASSERT_THAT((*persistent)->Resume(), IsOk());
   EXPECT_EQ(kept->adapter(), "p");
-  EXPECT_THAT(korbtest::EchoStub(client_, *kept).Echo(Text("x")), IsOk());
+  EXPECT_THAT(testing::InMemoryEchoStub(client_, *kept).Echo(Text("x")), IsOk());
   Ref tagged(kept->type(), kept->endpoints(), "p@0123456789abcdef", "o");
-  EXPECT_THAT(korbtest::EchoStub(client_, tagged).Echo(Text("x")),
+  EXPECT_THAT(testing::InMemoryEchoStub(client_, tagged).Echo(Text("x")),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(server_->CreateAdapter("a@b", {}), StatusIs(absl::StatusCode::kInvalidArgument));
 }

@@ -1,17 +1,22 @@
-// The server side of client transparency, on the wire with plain gRPC calls:
-// korb-load on every reply, forwards, korb-request-id deduplication (also of
-// a reply lost after the operation ran), and keepalive options.
+// The server side of client transparency, as raw requests and the replies'
+// status and trailers (the wire contract's terms), over the in-memory
+// transport so that it runs under TSan: korb-load on every reply, forwards,
+// korb-request-id deduplication (also of a reply lost after the operation
+// ran). The gRPC transport carries the same trailers (object_adapter_test).
 #include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "adapter/testing/fault_injection.h"
 #include "adapter/object_adapter.h"
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_fixture.h"
+#include "adapter/testing/in_memory_transport.h"
+#include "skeletons/dispatch.h"
+#include "tests/testing/in_memory_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_servants.h"
 
@@ -21,17 +26,40 @@ namespace {
 using ::korb::testing::EchoImpl;
 using ::korb::testing::GatedEcho;
 using ::korb::testing::IsOk;
-using ::korb::testing::RawCall;
 using ::korb::testing::RawReply;
 using ::korb::testing::StatusIs;
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
-class TransparencyWireTest : public testing::ServerFixture {
+class TransparencyWireTest : public testing::InMemoryFixture {
  protected:
-  void SetUp() override {
-    StartServer({.threading = ThreadingOptions::SharedPool(4)});
-    channel_ = client_.Channel(server_->endpoints().front());
+  void SetUp() override { StartServer({.threading = ThreadingOptions::SharedPool(4)}); }
+  // A raw call of `path` with `body` and `metadata`, as a plain gRPC client
+  // would make it, over the in-memory transport; at most 30 s.
+  RawReply RawCall(const std::string& path, const std::string& body, const Metadata& metadata) {
+    testing::InMemoryRequest request;
+    request.method_path = path;
+    request.payload = body;
+    for (const auto& [key, value] : metadata) {
+      if (key == "korb-object") {
+        request.object_key = value;
+      } else {
+        request.metadata.emplace_back(key, value);
+      }
+    }
+    std::shared_ptr<testing::InMemoryCall> call =
+        testing::InMemoryCall::Start(*server_, std::move(request));
+    RawReply raw;
+    if (!call->Wait(absl::Seconds(30))) {
+      raw.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "not answered in 30 s");
+      return raw;
+    }
+    const testing::InMemoryReply& reply = call->reply();
+    raw.status = ToGrpcStatus(reply.status);
+    raw.korb_error = reply.korb_error();
+    raw.body = reply.body;
+    raw.trailers = reply.trailers;
+    return raw;
   }
   Metadata Key(const std::string& id, Metadata extra = {}) {
     extra.emplace_back("korb-object", EncodeObjectKey(adapter_->name() + "@" +
@@ -39,7 +67,7 @@ class TransparencyWireTest : public testing::ServerFixture {
     return extra;
   }
   RawReply Echo(const std::string& id, const std::string& text, Metadata extra = {}) {
-    return RawCall(channel_, "/korbtest.Echo/Echo", Text(text).SerializeAsString(),
+    return RawCall("/korbtest.Echo/Echo", Text(text).SerializeAsString(),
                    Key(id, std::move(extra)));
   }
   static std::string ReplyText(const RawReply& reply) {
@@ -47,8 +75,6 @@ class TransparencyWireTest : public testing::ServerFixture {
     EXPECT_TRUE(parsed.ParseFromString(reply.body));
     return parsed.text();
   }
-
-  std::shared_ptr<grpc::Channel> channel_;
 };
 
 // Every reply of an adapter carries its load: calls in flight after this one.
@@ -59,7 +85,7 @@ TEST_F(TransparencyWireTest, EveryReplyCarriesLoad) {
   RawReply idle = Echo("plain", "x");
   ASSERT_TRUE(idle.status.ok()) << idle.status.error_message();
   EXPECT_EQ(idle.trailers["korb-load"], "0");
-  korbtest::EchoStub stub(client_, adapter_->CreateReference("gated", "korbtest.Echo"));
+  testing::InMemoryEchoStub stub(client_, adapter_->CreateReference("gated", "korbtest.Echo"));
   std::vector<Future<korbtest::EchoReply>> blocked;
   for (int i = 0; i < 3; ++i) blocked.push_back(stub.EchoAsync(Text("block")));
   ASSERT_TRUE(gated->AwaitRunning(3));
@@ -93,6 +119,32 @@ TEST_F(TransparencyWireTest, ForwardNamesTheNewLocation) {
   EXPECT_THAT(adapter_->Forward("x", Ref()), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Refines its errors as the runtime does: a status with a korb::ErrorKind.
+class RefiningEcho : public korbtest::EchoServant {
+ public:
+  absl::StatusOr<korbtest::EchoReply> Echo(CallContext&, const korbtest::EchoRequest&) override {
+    return WithErrorKind(absl::UnavailableError("too busy, come back later"),
+                         ErrorKind::kTransient);
+  }
+};
+
+// A servant's status reaches the caller with code and message unchanged, and
+// the korb::ErrorKind attached to it as the korb-error trailer; a status
+// without one carries none.
+TEST_F(TransparencyWireTest, ServantErrorKindIsTheKorbErrorTrailer) {
+  ASSERT_THAT(adapter_->Activate("refining", std::make_shared<RefiningEcho>()), IsOk());
+  ASSERT_THAT(adapter_->Activate("plain", std::make_shared<EchoImpl>()), IsOk());
+  RawReply refined = Echo("refining", "x");
+  EXPECT_EQ(refined.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(refined.status.error_message(), "too busy, come back later");
+  EXPECT_EQ(refined.korb_error, "transient");
+  korbtest::EchoRequest failing = Text("no");
+  failing.set_fail_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  RawReply plain = RawCall("/korbtest.Echo/Echo", failing.SerializeAsString(), Key("plain"));
+  EXPECT_EQ(plain.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(plain.korb_error, "");
+}
+
 // A call repeated with its korb-request-id is answered from the reply cache,
 // not executed again — also when it failed — and per object.
 TEST_F(TransparencyWireTest, RequestIdRunsOnce) {
@@ -113,9 +165,9 @@ TEST_F(TransparencyWireTest, RequestIdRunsOnce) {
   korbtest::EchoRequest failing = Text("no");
   failing.set_fail_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
   Metadata with_id = Key("a", {{"korb-request-id", "req-2"}});
-  RawReply failed = RawCall(channel_, "/korbtest.Echo/Echo", failing.SerializeAsString(), with_id);
+  RawReply failed = RawCall("/korbtest.Echo/Echo", failing.SerializeAsString(), with_id);
   RawReply failed_again =
-      RawCall(channel_, "/korbtest.Echo/Echo", failing.SerializeAsString(), with_id);
+      RawCall("/korbtest.Echo/Echo", failing.SerializeAsString(), with_id);
   EXPECT_EQ(failed_again.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(failed_again.status.error_message(), failed.status.error_message());
   EXPECT_EQ(servant->calls.load(), 4);
@@ -143,11 +195,11 @@ TEST_F(TransparencyWireTest, RequestIdOfUndecodableRequestIsForgotten) {
   ASSERT_THAT(adapter_->Activate("a", servant), IsOk());
   Metadata with_id = Key("a", {{"korb-request-id", "req-1"}});
   // Field 1 announced as 100 bytes long, with 1 byte following: truncated.
-  RawReply garbled = RawCall(channel_, "/korbtest.Echo/Echo", std::string("\x0a\x64x", 3), with_id);
+  RawReply garbled = RawCall("/korbtest.Echo/Echo", std::string("\x0a\x64x", 3), with_id);
   EXPECT_EQ(garbled.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(garbled.korb_error, "bad-request");
   RawReply retried =
-      RawCall(channel_, "/korbtest.Echo/Echo", Text("good").SerializeAsString(), with_id);
+      RawCall("/korbtest.Echo/Echo", Text("good").SerializeAsString(), with_id);
   ASSERT_TRUE(retried.status.ok()) << retried.status.error_message();
   EXPECT_EQ(ReplyText(retried), "good");
   EXPECT_EQ(servant->calls.load(), 1);
@@ -177,7 +229,7 @@ TEST_F(TransparencyWireTest, RetryDuringExecutionIsTransient) {
 TEST_F(TransparencyWireTest, LostReplyIsRecoveredByRequestId) {
   auto servant = std::make_shared<EchoImpl>();
   ASSERT_THAT(adapter_->Activate("a", servant), IsOk());
-  adapter_->SetReplyDropperForTesting(
+  korb::testing::SetReplyDropper(*adapter_,
       [](absl::string_view id, absl::string_view method) { return id == "a"; });
   RawReply lost = Echo("a", "deposit", {{"korb-request-id", "req-1"}});
   EXPECT_EQ(lost.status.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -186,14 +238,8 @@ TEST_F(TransparencyWireTest, LostReplyIsRecoveredByRequestId) {
   ASSERT_TRUE(retried.status.ok()) << retried.status.error_message();
   EXPECT_EQ(ReplyText(retried), "deposit");
   EXPECT_EQ(servant->calls.load(), 1) << "the retry ran the operation again";
-  adapter_->SetReplyDropperForTesting(nullptr);
+  korb::testing::SetReplyDropper(*adapter_, nullptr);
   EXPECT_TRUE(Echo("a", "x").status.ok());
-}
-
-TEST(ObjectServerKeepalive, NegativePingIntervalIsRejected) {
-  ObjectServerOptions options;
-  options.min_client_ping_interval = absl::Seconds(-1);
-  EXPECT_THAT(ObjectServer::Start(options), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -142,6 +142,7 @@ class ReplicaSet {
       auto servant = std::make_shared<RegisterImpl>(absl::StrCat("r", i));
       absl::StatusOr<Ref> ref = (*adapter)->Activate("reg", servant);
       if (!ref.ok()) return ref.status();
+      if (absl::Status resumed = (*adapter)->Resume(); !resumed.ok()) return resumed;
       endpoints_.push_back(ref->endpoints().front());
       adapters_.push_back(*adapter);
       servants_.push_back(std::move(servant));

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapter/testing/fault_injection.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "client/client.h"
@@ -88,7 +89,7 @@ TEST(RetryWithoutReplyCache, NonIdempotentRetriesKeepTheirRequestId) {
 // reply cache; the servant ran once.
 TEST_F(RetryTest, RetriedWriteWhoseReplyWasLostExecutesOnce) {
   std::atomic<int> dropped{0};
-  replicas_.adapter(0).SetReplyDropperForTesting(
+  korb::testing::SetReplyDropper(replicas_.adapter(0),
       [&dropped](absl::string_view, absl::string_view method) {
         // Consulted only for executions, not for replies from the cache.
         return absl::EndsWith(method, "/Append") && dropped.fetch_add(1) == 0;
@@ -109,7 +110,7 @@ TEST_F(RetryTest, RetriedWriteWhoseReplyWasLostExecutesOnce) {
   ASSERT_THAT(future.Get(), IsOk());
   EXPECT_EQ(future.Get()->text(), "ab");
   EXPECT_EQ(servant().appends.load(), 2);
-  replicas_.adapter(0).SetReplyDropperForTesting(nullptr);
+  korb::testing::SetReplyDropper(replicas_.adapter(0), nullptr);
 }
 
 // A caller's own request id makes a repeated call at-most-once across stub

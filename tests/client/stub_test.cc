@@ -46,6 +46,7 @@ class StubTest : public ::testing::Test {
     servant_ = std::make_shared<EchoImpl>();
     absl::StatusOr<Ref> ref = (*adapter)->Activate("echo", servant_);
     ASSERT_THAT(ref, IsOk());
+    ASSERT_THAT((*adapter)->Resume(), IsOk());
     ref_ = *ref;
   }
 
@@ -93,17 +94,19 @@ TEST_F(StubTest, ManyCallsInFlightFromOneThread) {
   }
 }
 
-// Calls to several objects overlap: two slow calls issued together both run
-// in the servant before either returns.
+// Async calls overlap: two calls issued together are both inside the
+// servant at once (each blocks until both are there and the test releases
+// them), before either returns.
 TEST_F(StubTest, AsyncCallsOverlap) {
-  korbtest::EchoStub stub(client_, ref_);
-  Future<korbtest::EchoReply> a = stub.EchoAsync(Text("a", 300));
-  Future<korbtest::EchoReply> b = stub.EchoAsync(Text("b", 300));
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (servant_->running.load() < 2 && !(a.Ready() && b.Ready())) {
-    ASSERT_LT(absl::Now(), deadline);
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  auto gated = std::make_shared<testing::GatedEcho>();
+  absl::StatusOr<Ref> ref = server_->FindAdapter("t")->Activate("gated", gated);
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+  Future<korbtest::EchoReply> a = stub.EchoAsync(Text("block-a", 0));
+  Future<korbtest::EchoReply> b = stub.EchoAsync(Text("block-b", 0));
+  EXPECT_TRUE(gated->AwaitRunning(2)) << "the two async calls did not overlap";
+  EXPECT_FALSE(a.Ready() || b.Ready()) << "a call returned while the servant still held it";
+  gated->Release();
   WaitAll(a, b);
   EXPECT_THAT(a.Get(), IsOk());
   EXPECT_THAT(b.Get(), IsOk());

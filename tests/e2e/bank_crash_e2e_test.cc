@@ -333,5 +333,73 @@ TEST(BankCrashEndToEnd, SigkillMidRunLosesNoAcknowledgedDepositAndAppliesNoneTwi
             << ", failed attempts retried: " << ledger.failed_attempts << "\n";
 }
 
+// Restarts that take a while to set up (bank_crash_server --setup-delay-ms)
+// while four clients deposit: a call that reaches the restarted server
+// before its adapter exists is answered transient (the start-up window), one
+// that arrives before the adapter is ready is held. None is told that an
+// existing account does not exist, which DepositLoop would record as a
+// non-transient error.
+TEST(BankCrashEndToEnd, SlowRestartsUnderLoadNeverDenyExistingAccounts) {
+  constexpr int kAccounts = 8;
+  constexpr int kThreads = 4;
+  constexpr int kRestarts = 2;
+  constexpr int64_t kDepositsPerPhase = 60;
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
+  std::vector<std::string> argv = {KORB_BANK_CRASH_SERVER, "--db", dir + "/bank.db",
+                                   "--setup-delay-ms", "500"};
+  std::vector<std::string> first_argv = argv;
+  first_argv.insert(first_argv.end(), {"--listen", "127.0.0.1:0"});
+  absl::StatusOr<Server> server = StartServer(first_argv);
+  ASSERT_THAT(server, IsOk());
+  argv.insert(argv.end(), {"--listen", server->address});
+  std::vector<ObjectRef> accounts;
+  {
+    Client client;
+    for (int i = 0; i < kAccounts; ++i) {
+      absl::StatusOr<ObjectRef> opened =
+          OpenAccount(client, server->bank_ref, absl::StrCat("owner-", i));
+      ASSERT_THAT(opened, IsOk());
+      accounts.push_back(*opened);
+    }
+  }
+  Ledger ledger;
+  {
+    MutexLock lock(&ledger.mu);
+    ledger.acknowledged.assign(kAccounts, 0);
+    ledger.unknown.assign(kAccounts, 0);
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { DepositLoop(t, accounts, stop, ledger); });
+  }
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      stop = true;
+      for (std::thread& thread : threads) thread.join();
+    }
+  } joiner{stop, threads};
+  for (int restart = 1; restart <= kRestarts + 1; ++restart) {
+    ASSERT_TRUE(AwaitAcknowledged(ledger, restart * kDepositsPerPhase, absl::Seconds(120)))
+        << "clients did not reach " << restart * kDepositsPerPhase
+        << " acknowledged deposits within 120 s (or a client saw a non-transient error)";
+    if (restart > kRestarts) break;
+    server->process->Kill(SIGKILL);
+    absl::StatusOr<Server> restarted = StartServer(argv);
+    ASSERT_THAT(restarted, IsOk()) << "could not restart bank_crash_server";
+    server = *std::move(restarted);
+  }
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  threads.clear();
+  MutexLock lock(&ledger.mu);
+  EXPECT_THAT(ledger.errors, ::testing::IsEmpty())
+      << "a client was refused permanently (e.g. object-not-exist) during a restart";
+  EXPECT_GT(ledger.failed_attempts, 0) << "the restarts never met traffic";
+}
+
 }  // namespace
 }  // namespace korb

@@ -3,7 +3,7 @@
 // Deposit was applied and saved, before its reply leaves.
 //
 //   bank_crash_server --listen HOST:PORT --db PATH [--kill-at-deposit N]
-//                     [--forget-request-ids]
+//                     [--forget-request-ids] [--setup-delay-ms N]
 //
 //   --kill-at-deposit N   the N-th Deposit that runs (counted from 1) kills
 //                         the process with SIGKILL once the adapter has
@@ -13,6 +13,9 @@
 //   --forget-request-ids  accounts do not record request ids (the hazard
 //                         the test shows: a retry after the crash applies
 //                         twice).
+//   --setup-delay-ms N    a slow start-up: the server listens N ms before it
+//                         creates the bank's adapter (as if opening a large
+//                         database), so that calls arrive in between.
 //
 // Prints the bank's reference, then serves until SIGTERM or SIGINT.
 #include <signal.h>
@@ -23,7 +26,9 @@
 #include <memory>
 #include <string>
 
+#include "adapter/testing/fault_injection.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "adapter/object_server.h"
 #include "adapter/termination_signals.h"
 #include "bank/bank_app.h"
@@ -35,6 +40,7 @@ struct Flags {
   std::string listen;
   bank::BankConfig bank;
   int kill_at_deposit = 0;  // 0: never
+  int setup_delay_ms = 0;
 };
 
 absl::Status Serve(const Flags& flags) {
@@ -43,10 +49,11 @@ absl::Status Serve(const Flags& flags) {
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server, korb::ObjectServer::Start(options));
+  absl::SleepFor(absl::Milliseconds(flags.setup_delay_ms));
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
   if (flags.kill_at_deposit > 0) {
     auto deposits = std::make_shared<std::atomic<int>>(0);
-    bank.adapter->SetReplyDropperForTesting(
+    korb::testing::SetReplyDropper(*bank.adapter,
         [deposits, n = flags.kill_at_deposit](absl::string_view, absl::string_view method) {
           if (method == "/bank.Account/Deposit" && ++*deposits == n) raise(SIGKILL);
           return false;
@@ -72,6 +79,8 @@ int main(int argc, char** argv) {
       flags.bank.db_path = argv[++i];
     } else if (arg == "--kill-at-deposit" && i + 1 < argc) {
       ok = absl::SimpleAtoi(argv[++i], &flags.kill_at_deposit);
+    } else if (arg == "--setup-delay-ms" && i + 1 < argc) {
+      ok = absl::SimpleAtoi(argv[++i], &flags.setup_delay_ms);
     } else if (arg == "--forget-request-ids") {
       flags.bank.record_requests = false;
     } else {
@@ -80,7 +89,7 @@ int main(int argc, char** argv) {
   }
   if (!ok || flags.listen.empty() || flags.bank.db_path.empty()) {
     std::cerr << "usage: bank_crash_server --listen HOST:PORT --db PATH [--kill-at-deposit N] "
-                 "[--forget-request-ids]"
+                 "[--forget-request-ids] [--setup-delay-ms N]"
               << std::endl;
     return EXIT_FAILURE;
   }

@@ -69,6 +69,7 @@ absl::Status Serve(const std::string& listen) {
     ASSIGN_OR_RETURN(korb::ObjectAdapter * adapter,
                      server->CreateAdapter(name, {.lifespan = lifespan}));
     RETURN_IF_ERROR(adapter->SetServantActivator(activator));
+    RETURN_IF_ERROR(adapter->Resume());
     std::cout << adapter->CreateReference("obj-1", type) << "\n";
   }
   std::cout << std::flush;

@@ -61,6 +61,7 @@ absl::Status Serve(const Flags& flags) {
   ASSIGN_OR_RETURN(korb::Ref ref,
                    adapter->Activate("echo", std::make_shared<ServerEcho>(
                                                  server->endpoints().front().ToString())));
+  RETURN_IF_ERROR(adapter->Resume());
   std::cout << ref << std::endl;
   korb::Client client;
   ASSIGN_OR_RETURN(std::unique_ptr<korb::naming::Registration> registration,

@@ -26,6 +26,8 @@ class ServerFixture : public ::testing::Test {
     absl::StatusOr<ObjectAdapter*> adapter = server_->CreateAdapter("t", std::move(options));
     ASSERT_TRUE(adapter.ok()) << adapter.status();
     adapter_ = *adapter;
+    // Objects are activated while it runs: nothing to wait for.
+    ASSERT_TRUE(adapter_->Resume().ok());
   }
 
   // A stub for `servant`, activated as `id` (with `options`).

@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo demo-replicated test bench clean
+.PHONY: all deps configure build demo demo-replicated demo-naming test bench clean
 
 all: build
 
@@ -21,6 +21,11 @@ build: configure
 # The bank example end to end: server and client as separate processes.
 demo: build
 	@bash examples/bank/run_demo.sh $(BUILD_DIR)
+
+# The bank through the naming service: korb-naming (in memory), bank_server
+# registered as "bank", bank_client finding it by name (korbname://).
+demo-naming: build
+	@bash examples/bank/run_naming_demo.sh $(BUILD_DIR)
 
 # The replicated example: three replicas, one killed with SIGKILL mid-run.
 demo-replicated: build

@@ -36,7 +36,7 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \
-	  $(BUILD_DIR)/bench/failover_bench
+	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/naming_bench
 
 clean:
 	@rm -rf $(BUILD_DIR)

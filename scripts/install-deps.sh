@@ -10,6 +10,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  etcd-server
 )
 
 missing=()

@@ -42,7 +42,7 @@ struct WaitParams {
   std::string prefix;          // whole-component prefix; "" for every name
   int64_t after_revision = 0;  // 0: from the current revision on
   absl::Time deadline;         // return an empty reply at this time
-  // Polled while waiting (at least every 200 ms): true ends the wait with
+  // Polled while waiting (at least every second): true ends the wait with
   // CANCELLED. May be empty. Called on the waiting thread.
   std::function<bool()> cancelled;
 };

@@ -6,7 +6,7 @@
 //
 // WaitForChanges blocks its thread for up to the request's timeout (at most
 // 60 s) or the call's deadline, whichever is sooner, and gives up within
-// 200 ms once the call is cancelled; host it under a threading policy with a
+// a second once the call is cancelled; host it under a threading policy with a
 // thread per waiting call (naming_service.h does).
 //
 // Thread-safety: thread-safe; operations may run concurrently.

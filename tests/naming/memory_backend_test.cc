@@ -12,6 +12,7 @@
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/naming/naming_test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb::naming {
@@ -22,11 +23,9 @@ using ::korb::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-korb::ObjectRef RefTo(const std::string& uri) { return Ref::Parse(uri)->ToProto(); }
-const korb::ObjectRef kBank = RefTo("korb://127.0.0.1:7000/bank/main?type=bank.Bank");
-korb::ObjectRef Replica(int port) {
-  return RefTo("korb://127.0.0.1:" + std::to_string(port) + "/replicated/counter?type=r.Counter");
-}
+using ::korb::naming::testing::Replica;
+using ::korb::naming::testing::WaitFor;
+const korb::ObjectRef kBank = ::korb::naming::testing::BankRef();
 
 // A clock the test moves by hand; read from the backend's threads.
 class FakeClock {
@@ -40,14 +39,6 @@ class FakeClock {
  private:
   std::atomic<int64_t> nanos_{absl::ToUnixNanos(absl::FromUnixSeconds(1'000'000))};
 };
-
-WaitParams Wait(const std::string& prefix, int64_t after, absl::Duration timeout) {
-  WaitParams params;
-  params.prefix = prefix;
-  params.after_revision = after;
-  params.deadline = absl::Now() + timeout;
-  return params;
-}
 
 std::vector<std::string> Names(const ListReply& reply) {
   std::vector<std::string> names;
@@ -165,7 +156,7 @@ TEST(MemoryBackend, ExpiryThreadWakesWaiters) {
   ASSERT_THAT(lease, IsOk());
   ASSERT_THAT(backend.Join("svc/a", Replica(1), "m1", lease->id()), IsOk());
   const int64_t joined = backend.revision();
-  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(Wait("svc", joined, absl::Seconds(30)));
+  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(WaitFor("svc", joined, absl::Seconds(30)));
   ASSERT_THAT(reply, IsOk());
   ASSERT_EQ(reply->changes_size(), 1) << "the lease did not expire within 30 s";
   EXPECT_EQ(reply->changes(0).name(), "svc/a");
@@ -212,7 +203,7 @@ TEST(MemoryBackend, WaitReturnsChangesAfterARevision) {
   ASSERT_THAT(backend.Bind("bank/a", kBank), IsOk());  // 1
   ASSERT_THAT(backend.Bind("other", kBank), IsOk());   // 2
   ASSERT_THAT(backend.Bind("bank/b", kBank), IsOk());  // 3
-  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(Wait("bank", 0 + 1, absl::Seconds(5)));
+  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(WaitFor("bank", 0 + 1, absl::Seconds(5)));
   ASSERT_THAT(reply, IsOk());
   ASSERT_EQ(reply->changes_size(), 1);
   EXPECT_EQ(reply->changes(0).name(), "bank/b");
@@ -225,7 +216,7 @@ TEST(MemoryBackend, WaitTimesOutEmptyWithTheRevisionToGoOn) {
   MemoryBackend backend;
   ASSERT_THAT(backend.Bind("other", kBank), IsOk());
   absl::StatusOr<WaitReply> reply =
-      backend.WaitForChanges(Wait("bank", 0, absl::Milliseconds(300)));
+      backend.WaitForChanges(WaitFor("bank", 0, absl::Milliseconds(300)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->changes_size(), 0);
   EXPECT_EQ(reply->revision(), 1);
@@ -238,7 +229,7 @@ TEST(MemoryBackend, WaitWakesOnAChange) {
     ASSERT_THAT(backend.Bind("other", kBank), IsOk());
     ASSERT_THAT(backend.Bind("bank/x", kBank), IsOk());
   });
-  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(Wait("bank", 0, absl::Seconds(60)));
+  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(WaitFor("bank", 0, absl::Seconds(60)));
   binder.join();
   ASSERT_THAT(reply, IsOk());
   ASSERT_EQ(reply->changes_size(), 1) << "no change seen within 60 s";
@@ -249,7 +240,7 @@ TEST(MemoryBackend, WaitWakesOnAChange) {
 TEST(MemoryBackend, WaitEndsWhenCancelled) {
   MemoryBackend backend;
   std::atomic<bool> cancelled{false};
-  WaitParams params = Wait("", 0, absl::Seconds(60));
+  WaitParams params = WaitFor("", 0, absl::Seconds(60));
   params.cancelled = [&] { return cancelled.load(); };
   std::thread canceller([&] {
     absl::SleepFor(absl::Milliseconds(100));
@@ -262,16 +253,16 @@ TEST(MemoryBackend, WaitEndsWhenCancelled) {
 TEST(MemoryBackend, HistoryLostBehindTheHistoryOrAheadOfTheDirectory) {
   MemoryBackend backend({.max_history = 3});
   for (int i = 0; i < 6; ++i) ASSERT_THAT(backend.Rebind("a", kBank), IsOk());
-  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(Wait("", 1, absl::Seconds(5)));
+  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(WaitFor("", 1, absl::Seconds(5)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_TRUE(reply->history_lost());
   EXPECT_EQ(reply->revision(), 6);
-  reply = backend.WaitForChanges(Wait("", 3, absl::Seconds(5)));  // 4..6 retained
+  reply = backend.WaitForChanges(WaitFor("", 3, absl::Seconds(5)));  // 4..6 retained
   ASSERT_THAT(reply, IsOk());
   EXPECT_FALSE(reply->history_lost());
   EXPECT_EQ(reply->changes_size(), 3);
   // A revision this directory never had (it restarted): history lost.
-  reply = backend.WaitForChanges(Wait("", 1000, absl::Seconds(5)));
+  reply = backend.WaitForChanges(WaitFor("", 1000, absl::Seconds(5)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_TRUE(reply->history_lost());
 }
@@ -279,11 +270,11 @@ TEST(MemoryBackend, HistoryLostBehindTheHistoryOrAheadOfTheDirectory) {
 TEST(MemoryBackend, LargeBacklogComesInBoundedReplies) {
   MemoryBackend backend({.max_changes_per_reply = 2});
   for (int i = 0; i < 5; ++i) ASSERT_THAT(backend.Rebind("a", kBank), IsOk());
-  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(Wait("", 1, absl::Seconds(5)));
+  absl::StatusOr<WaitReply> reply = backend.WaitForChanges(WaitFor("", 1, absl::Seconds(5)));
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->changes_size(), 2);
   EXPECT_EQ(reply->revision(), 3);
-  reply = backend.WaitForChanges(Wait("", reply->revision(), absl::Seconds(5)));
+  reply = backend.WaitForChanges(WaitFor("", reply->revision(), absl::Seconds(5)));
   EXPECT_EQ(reply->changes_size(), 2);
   EXPECT_EQ(reply->revision(), 5);
 }
@@ -307,7 +298,7 @@ TEST(MemoryBackend, WaitersAreBounded) {
   MemoryBackend backend({.max_waiters = 1});
   std::atomic<bool> release{false};
   std::thread waiter([&] {
-    WaitParams params = Wait("", 0, absl::Seconds(60));
+    WaitParams params = WaitFor("", 0, absl::Seconds(60));
     params.cancelled = [&] { return release.load(); };
     (void)backend.WaitForChanges(params);
   });
@@ -315,7 +306,7 @@ TEST(MemoryBackend, WaitersAreBounded) {
   absl::Status status;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   do {
-    WaitParams params = Wait("", 0, absl::ZeroDuration());
+    WaitParams params = WaitFor("", 0, absl::ZeroDuration());
     status = backend.WaitForChanges(params).status();
   } while (status.ok() && absl::Now() < deadline);
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("waiting")));

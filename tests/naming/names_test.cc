@@ -8,6 +8,7 @@
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/naming/naming_test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb::naming {
@@ -17,7 +18,7 @@ using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 using ::testing::HasSubstr;
 
-korb::ObjectRef RefTo(const std::string& uri) { return Ref::Parse(uri)->ToProto(); }
+using ::korb::naming::testing::RefTo;
 
 TEST(Names, AcceptsHierarchicalNames) {
   EXPECT_THAT(ValidateName("bank"), IsOk());

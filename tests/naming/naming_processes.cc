@@ -14,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/wire.h"
+#include "korb/naming.korb.h"
 
 namespace korb::naming::testing {
 namespace {
@@ -91,6 +93,35 @@ absl::StatusOr<RefProcess> StartWithRef(const std::string& binary,
   return RefProcess{*std::move(process), *std::move(ref)};
 }
 
+absl::StatusOr<RefProcess> StartRegisteredServer(const std::string& binary, const Ref& naming,
+                                                 const std::string& name, int ttl) {
+  return StartWithRef(binary, {"--naming", naming.ToString(), "--name", name, "--ttl",
+                               std::to_string(ttl)});
+}
+
+absl::Status AwaitRegistered(RefProcess& server) {
+  absl::StatusOr<std::string> line = server.process.ReadLine(absl::Seconds(60));
+  if (!line.ok()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the server did not register within 60 s: ", line.status().message()));
+  }
+  if (*line != "registered") return absl::InternalError("unexpected output: " + *line);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ResolveReply> ResolveName(Client& client, const Ref& naming,
+                                         const std::string& name) {
+  NamingContextStub stub(client, naming);
+  NameRequest request;
+  request.set_name(name);
+  return stub.Resolve(request, {.timeout = absl::Seconds(5)});
+}
+
+bool IsUnbound(Client& client, const Ref& naming, const std::string& name) {
+  absl::StatusOr<ResolveReply> reply = ResolveName(client, naming, name);
+  return !reply.ok() && ErrorKindOf(reply.status()) == ErrorKind::kNameNotBound;
+}
+
 bool Eventually(absl::Duration timeout, const std::function<bool()>& probe) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
@@ -144,6 +175,14 @@ absl::Status EtcdProcess::Launch() {
 absl::Status EtcdProcess::Restart() {
   if (process_) process_->Kill(SIGKILL);
   process_.reset();
+  return Launch();
+}
+
+absl::Status EtcdProcess::RestartEmpty() {
+  if (process_) process_->Kill(SIGKILL);
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir_ + "/data", ignored);
   return Launch();
 }
 

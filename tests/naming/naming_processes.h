@@ -20,7 +20,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/client.h"
 #include "common/ref.h"
+#include "korb/naming.pb.h"
 #include "tests/testing/subprocess.h"
 
 namespace korb::naming::testing {
@@ -39,6 +41,19 @@ struct RefProcess {
 // Starts `binary` with `args` and reads its reference (bounded: 30 s).
 absl::StatusOr<RefProcess> StartWithRef(const std::string& binary,
                                         const std::vector<std::string>& args);
+
+// Starts registered_server (`binary`) registering under `name` in `naming`
+// with a lease of `ttl` seconds; the reference it prints is its object's.
+absl::StatusOr<RefProcess> StartRegisteredServer(const std::string& binary, const Ref& naming,
+                                                 const std::string& name, int ttl);
+// Reads registered_server's "registered" line (bounded: 60 s).
+absl::Status AwaitRegistered(RefProcess& server);
+
+// Resolves `name` in the naming service `naming` (a 5 s timeout).
+absl::StatusOr<ResolveReply> ResolveName(Client& client, const Ref& naming,
+                                         const std::string& name);
+// True if resolving `name` answers NOT_FOUND with korb-error name-not-bound.
+bool IsUnbound(Client& client, const Ref& naming, const std::string& name);
 
 // Calls `probe` until it returns true or `timeout` passes; true if it did.
 // Polls every 50 ms.
@@ -60,6 +75,9 @@ class EtcdProcess {
   // Stops etcd (SIGKILL: as a crash) and starts it again on the same ports
   // and data, waiting until it answers.
   absl::Status Restart();
+  // Same, but with its data removed first (a new, empty etcd on the same
+  // ports: revisions and leases start over).
+  absl::Status RestartEmpty();
   // Stops etcd (SIGTERM).
   void Stop();
 

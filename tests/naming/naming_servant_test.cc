@@ -17,6 +17,7 @@
 #include "korb/naming.korb.h"
 #include "servants/naming/memory_backend.h"
 #include "servants/naming/naming_service.h"
+#include "tests/naming/naming_test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb::naming {
@@ -26,20 +27,15 @@ using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 using ::testing::HasSubstr;
 
-korb::ObjectRef RefTo(const std::string& uri) { return Ref::Parse(uri)->ToProto(); }
-const korb::ObjectRef kBank = RefTo("korb://127.0.0.1:7000/bank/main?type=bank.Bank");
+using ::korb::naming::testing::InProcessNaming;
+using ::korb::naming::testing::RefTo;
+const korb::ObjectRef kBank = ::korb::naming::testing::BankRef();
 
 class NamingServantTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
-    ASSERT_THAT(server, IsOk());
-    server_ = *std::move(server);
-    backend_ = std::make_shared<MemoryBackend>();
-    absl::StatusOr<Ref> ref = Serve(*server_, backend_);
-    ASSERT_THAT(ref, IsOk());
-    ref_ = *ref;
-    stub_ = std::make_unique<NamingContextStub>(client_, ref_);
+    ASSERT_THAT(naming_.Start(), IsOk());
+    stub_ = std::make_unique<NamingContextStub>(client_, naming_.ref);
   }
 
   static BindRequest Bind(const std::string& name, const korb::ObjectRef& ref) {
@@ -54,18 +50,16 @@ class NamingServantTest : public ::testing::Test {
     return request;
   }
 
-  std::unique_ptr<ObjectServer> server_;
-  std::shared_ptr<MemoryBackend> backend_;
-  Ref ref_;
+  InProcessNaming naming_;
   Client client_;
   std::unique_ptr<NamingContextStub> stub_;
 };
 
 TEST_F(NamingServantTest, ServedAsKorbNamingRoot) {
-  EXPECT_EQ(ref_.adapter(), "korb-naming");
-  EXPECT_EQ(ref_.id(), "root");
-  EXPECT_EQ(ref_.type(), "korb.naming.NamingContext");
-  EXPECT_THAT(Serve(*server_, backend_), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(naming_.ref.adapter(), "korb-naming");
+  EXPECT_EQ(naming_.ref.id(), "root");
+  EXPECT_EQ(naming_.ref.type(), "korb.naming.NamingContext");
+  EXPECT_THAT(Serve(*naming_.server, naming_.backend), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
 TEST_F(NamingServantTest, BindResolveUnbind) {

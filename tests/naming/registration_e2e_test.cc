@@ -26,7 +26,10 @@ namespace {
 using ::korb::naming::testing::Eventually;
 using ::korb::naming::testing::FreePort;
 using ::korb::naming::testing::Local;
+using ::korb::naming::testing::AwaitRegistered;
 using ::korb::naming::testing::RefProcess;
+using ::korb::naming::testing::ResolveName;
+using ::korb::naming::testing::StartRegisteredServer;
 using ::korb::naming::testing::StartWithRef;
 using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
@@ -43,25 +46,16 @@ class RegistrationE2eTest : public ::testing::Test {
   // Starts a registered_server registering under `name` in `naming`.
   RefProcess StartServer(const Ref& naming, const std::string& name, int ttl = 5) {
     absl::StatusOr<RefProcess> server =
-        StartWithRef(KORB_REGISTERED_SERVER, {"--naming", naming.ToString(), "--name", name,
-                                              "--ttl", std::to_string(ttl)});
+        StartRegisteredServer(KORB_REGISTERED_SERVER, naming, name, ttl);
     EXPECT_THAT(server, IsOk());
     return *std::move(server);
   }
-  static void ExpectRegistered(RefProcess& server) {
-    absl::StatusOr<std::string> line = server.process.ReadLine(absl::Seconds(60));
-    ASSERT_THAT(line, IsOk()) << "the server did not register within 60 s";
-    EXPECT_EQ(*line, "registered");
-  }
+  static void ExpectRegistered(RefProcess& server) { ASSERT_THAT(AwaitRegistered(server), IsOk()); }
   absl::StatusOr<ResolveReply> Resolve(const Ref& naming, const std::string& name) {
-    NamingContextStub stub(client_, naming);
-    NameRequest request;
-    request.set_name(name);
-    return stub.Resolve(request, {.timeout = absl::Seconds(5)});
+    return ResolveName(client_, naming, name);
   }
   bool IsUnbound(const Ref& naming, const std::string& name) {
-    absl::StatusOr<ResolveReply> reply = Resolve(naming, name);
-    return !reply.ok() && ErrorKindOf(reply.status()) == ErrorKind::kNameNotBound;
+    return testing::IsUnbound(client_, naming, name);
   }
 
   Client client_;

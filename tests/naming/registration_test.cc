@@ -13,6 +13,7 @@
 #include "servants/naming/memory_backend.h"
 #include "servants/naming/naming_service.h"
 #include "tests/naming/naming_processes.h"
+#include "tests/naming/naming_test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb::naming {
@@ -29,19 +30,15 @@ const Ref kObject = *Ref::Parse("korb://127.0.0.1:7000/bank/main?type=bank.Bank"
 class RegistrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
-    ASSERT_THAT(server, IsOk());
-    server_ = *std::move(server);
-    backend_ = std::make_shared<MemoryBackend>();
-    absl::StatusOr<Ref> ref = Serve(*server_, backend_);
-    ASSERT_THAT(ref, IsOk());
-    naming_ = *ref;
+    ASSERT_THAT(service_.Start(), IsOk());
+    naming_ = service_.ref;
+    backend_ = service_.backend.get();
   }
 
   Client client_;
-  std::unique_ptr<ObjectServer> server_;
-  std::shared_ptr<MemoryBackend> backend_;
+  ::korb::naming::testing::InProcessNaming service_;
   Ref naming_;
+  MemoryBackend* backend_ = nullptr;  // service_'s
 };
 
 TEST_F(RegistrationTest, RejectsBadEntriesUpfront) {

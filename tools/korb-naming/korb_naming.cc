@@ -20,9 +20,11 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "adapter/object_server.h"
 #include "adapter/termination_signals.h"
 #include "common/status_macros.h"
+#include "servants/naming/etcd_backend.h"
 #include "servants/naming/memory_backend.h"
 #include "servants/naming/names.h"
 #include "servants/naming/naming_servant.h"
@@ -65,7 +67,12 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
 
 absl::StatusOr<std::shared_ptr<korb::naming::NamingBackend>> MakeBackend(const Flags& flags) {
   if (!flags.etcd.empty()) {
-    return absl::UnimplementedError("--etcd: the etcd backend is not built yet");
+    korb::naming::EtcdOptions options;
+    options.endpoints = absl::StrSplit(flags.etcd, ',', absl::SkipEmpty());
+    options.default_ttl_seconds = flags.lease_ttl;
+    ASSIGN_OR_RETURN(std::shared_ptr<korb::naming::EtcdBackend> etcd,
+                     korb::naming::EtcdBackend::Create(options));
+    return etcd;
   }
   korb::naming::MemoryBackendOptions options;
   options.default_ttl_seconds = flags.lease_ttl;

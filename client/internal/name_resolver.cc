@@ -270,10 +270,17 @@ void NameResolver::Resolved(const std::shared_ptr<Entry>& entry,
       entry->resolved_at = absl::Now();
       entry->stale = false;
       watch = ShouldWatchLocked(entry);
-    } else if (unbound) {
+    } else if (unbound && (!entry->resolved.has_value() || entry->stale)) {
       entry->resolved.reset();
       entry->bindings.clear();
       entry->stale = false;
+    } else if (unbound) {
+      // The directory no longer has the name (unbound, its members gone, or
+      // an in-memory naming service restarted before they joined again),
+      // but calls to the resolution still succeed: keep using it, as a
+      // resolved CORBA reference outlives its binding. Once calls fail on
+      // it (stale), the name is not bound for them.
+      entry->resolved_at = absl::Now();
     }
     fallback = entry->resolved.has_value();
   }

@@ -19,7 +19,11 @@
 // (UNAVAILABLE, timeout), a lookup that has a cached resolution, however
 // old, uses it: clients keep calling while the naming service or its etcd
 // restarts. A name that is not bound fails the lookup with NOT_FOUND and
-// korb-error name-not-bound, and drops the cached resolution.
+// korb-error name-not-bound when nothing usable is cached: no resolution, or
+// one that calls have failed on (Invalidate). A resolution that still works
+// is kept when its name disappears from the directory (as a resolved CORBA
+// reference outlives its binding): an in-memory naming service that
+// restarts forgets every name until the servers join again.
 //
 // Watches: while a name is in use (a lookup within name_watch_idle) and
 // watch_names is on, one long-poll (WaitForChanges on the name as prefix,

@@ -24,7 +24,8 @@
 //                 held by a lease of --lease-ttl seconds (default 5) that
 //                 this server keeps alive; a clean shutdown unregisters, a
 //                 crash lets the lease expire. Clients then find the bank as
-//                 korbname://<naming endpoints>/bank?type=bank.Bank.
+//                 korbname://<naming endpoints>/bank?type=bank.Bank. The
+//                 reference is printed once registered (or after 5 s).
 //
 // Prints the bank's reference on the first line of standard output, then
 // serves until SIGINT or SIGTERM. The adapter's lifespan is persistent, so
@@ -141,6 +142,12 @@ absl::Status Serve(const Flags& flags) {
     ASSIGN_OR_RETURN(registration,
                      korb::naming::Registration::Start(
                          client, naming, {{.name = flags.name, .ref = bank.bank_ref}}, options));
+    // The reference line means "ready": clients that read it find the bank by
+    // name. A naming service that does not answer delays it by 5 s at most.
+    if (!registration->WaitUntilRegistered(absl::Seconds(5))) {
+      std::cerr << "bank_server: not registered yet (" << registration->last_error()
+                << "); serving anyway, still trying" << std::endl;
+    }
   }
   std::cout << bank.bank_ref << std::endl;
 

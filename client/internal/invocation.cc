@@ -84,9 +84,16 @@ class AsyncRun {
 
   void Complete(absl::StatusOr<grpc::ByteBuffer> result) {
     Client* client = &plan_->client();
-    ReplyCallback done = std::move(done_);
-    delete this;
-    done(std::move(result));
+    {
+      ReplyCallback done = std::move(done_);
+      delete this;
+      done(std::move(result));
+      // `done` and what it holds (bindings, hence channels) go before the
+      // Client may: once EndAsyncCall() returns, ~Client can finish. Dropping
+      // a Client's last channel here, on gRPC's callback thread, would also
+      // make gRPC join that very thread (a crash in
+      // grpc_completion_queue_next).
+    }
     client->EndAsyncCall();
   }
 

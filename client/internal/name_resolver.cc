@@ -395,7 +395,7 @@ void NameResolver::Polled(const std::shared_ptr<Entry>& entry, int64_t after_rev
     }
   }
   if (timer != 0) {
-    client_->timers().Schedule(timer, now + backoff, [this, entry, after_revision, timer] {
+    client_->timers().Schedule(timer, now + backoff, [this, entry = std::shared_ptr<Entry>(entry), after_revision, timer]() mutable {
       bool stop;
       {
         korb::MutexLock lock(&mu_);
@@ -403,7 +403,13 @@ void NameResolver::Polled(const std::shared_ptr<Entry>& entry, int64_t after_rev
         stop = shutdown_;
         if (stop) StopWatchLocked(*entry);
       }
-      if (!stop) Poll(entry, after_revision);
+      // The entry (and its channels) is let go before EndAsyncCall(), after
+      // which the Client may be destroyed.
+      if (stop) {
+        entry.reset();
+      } else {
+        Poll(std::move(entry), after_revision);
+      }
       client_->EndAsyncCall();
     });
     return;

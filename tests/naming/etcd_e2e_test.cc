@@ -2,7 +2,8 @@
 // test, `korb-naming --etcd` servers, and registered_server processes, over
 // TCP on 127.0.0.1 (issue #9's list):
 //   - a registered server killed with SIGKILL disappears from resolution
-//     within its lease TTL + 1 s;
+//     within its lease TTL + 1 s, and a client long-polling WaitForChanges
+//     sees it leave;
 //   - etcd restarted (crash, same data): servers' bindings are back, and a
 //     server registered meanwhile is too; etcd restarted empty: servers
 //     register again;
@@ -21,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "korb/naming.korb.h"
+#include "tests/naming/naming_e2e_fixture.h"
 #include "tests/naming/naming_processes.h"
 #include "tests/testing/status_matchers.h"
 
@@ -29,16 +31,13 @@ namespace {
 
 using ::korb::naming::testing::EtcdProcess;
 using ::korb::naming::testing::Eventually;
-using ::korb::naming::testing::AwaitRegistered;
 using ::korb::naming::testing::RefProcess;
-using ::korb::naming::testing::ResolveName;
-using ::korb::naming::testing::StartRegisteredServer;
 using ::korb::naming::testing::StartWithRef;
 using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 using ::testing::HasSubstr;
 
-class EtcdE2eTest : public ::testing::Test {
+class EtcdE2eTest : public ::korb::naming::testing::NamingE2eFixture {
  protected:
   void SetUp() override {
     if (!EtcdProcess::Binary()) GTEST_SKIP() << "etcd is not installed (apt-get install etcd-server)";
@@ -53,22 +52,8 @@ class EtcdE2eTest : public ::testing::Test {
     EXPECT_THAT(naming, IsOk());
     return *std::move(naming);
   }
-  RefProcess StartServer(const Ref& naming, const std::string& name, int ttl) {
-    absl::StatusOr<RefProcess> server =
-        StartRegisteredServer(KORB_REGISTERED_SERVER, naming, name, ttl);
-    EXPECT_THAT(server, IsOk());
-    return *std::move(server);
-  }
-  static void ExpectRegistered(RefProcess& server) { ASSERT_THAT(AwaitRegistered(server), IsOk()); }
-  absl::StatusOr<ResolveReply> Resolve(const Ref& naming, const std::string& name) {
-    return ResolveName(client_, naming, name);
-  }
-  bool IsUnbound(const Ref& naming, const std::string& name) {
-    return testing::IsUnbound(client_, naming, name);
-  }
 
   std::optional<EtcdProcess> etcd_;
-  Client client_;
 };
 
 TEST_F(EtcdE2eTest, KilledServerDisappearsWithinTtlPlusOneSecond) {
@@ -82,6 +67,30 @@ TEST_F(EtcdE2eTest, KilledServerDisappearsWithinTtlPlusOneSecond) {
   server.process.Kill(SIGKILL);
   EXPECT_TRUE(Eventually(absl::Seconds(kTtl + 1), [&] { return IsUnbound(naming.ref, "svc/echo"); }))
       << "still bound " << kTtl + 1 << " s after SIGKILL";
+}
+
+TEST_F(EtcdE2eTest, WaitingClientSeesAKilledServerLeave) {
+  constexpr int kTtl = 2;
+  RefProcess naming = StartNaming();
+  RefProcess server = StartServer(naming.ref, "svc/echo", kTtl);
+  ExpectRegistered(server);
+  absl::StatusOr<ResolveReply> resolved = Resolve(naming.ref, "svc/echo");
+  ASSERT_THAT(resolved, IsOk());
+  NamingContextStub stub(client_, naming.ref);
+  WaitRequest wait;
+  wait.set_prefix("svc");
+  wait.set_after_revision(resolved->revision());
+  wait.set_timeout_ms(60000);
+  Future<WaitReply> waiting = stub.WaitForChangesAsync(wait, {.timeout = absl::Seconds(90)});
+  server.process.Kill(SIGKILL);
+  ASSERT_TRUE(waiting.WaitFor(absl::Seconds(90))) << "the long poll did not return within 90 s";
+  const absl::StatusOr<WaitReply>& reply = waiting.Get();
+  ASSERT_THAT(reply, IsOk());
+  ASSERT_GE(reply->changes_size(), 1) << "no change reported";
+  const Change& last = reply->changes(reply->changes_size() - 1);
+  EXPECT_EQ(last.name(), "svc/echo");
+  EXPECT_EQ(last.binding().members_size(), 0);
+  EXPECT_GT(reply->revision(), resolved->revision());
 }
 
 TEST_F(EtcdE2eTest, CleanShutdownUnregistersAtOnce) {

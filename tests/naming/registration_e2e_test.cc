@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "korb/naming.korb.h"
 #include "korbtest/testing.korb.h"
+#include "tests/naming/naming_e2e_fixture.h"
 #include "tests/naming/naming_processes.h"
 #include "tests/testing/status_matchers.h"
 
@@ -26,15 +27,12 @@ namespace {
 using ::korb::naming::testing::Eventually;
 using ::korb::naming::testing::FreePort;
 using ::korb::naming::testing::Local;
-using ::korb::naming::testing::AwaitRegistered;
 using ::korb::naming::testing::RefProcess;
-using ::korb::naming::testing::ResolveName;
-using ::korb::naming::testing::StartRegisteredServer;
 using ::korb::naming::testing::StartWithRef;
 using ::korb::testing::IsOk;
 using ::korb::testing::StatusIs;
 
-class RegistrationE2eTest : public ::testing::Test {
+class RegistrationE2eTest : public ::korb::naming::testing::NamingE2eFixture {
  protected:
   // Starts korb-naming on `port` (0: a free one).
   RefProcess StartNaming(int port = 0) {
@@ -43,22 +41,6 @@ class RegistrationE2eTest : public ::testing::Test {
     EXPECT_THAT(naming, IsOk());
     return *std::move(naming);
   }
-  // Starts a registered_server registering under `name` in `naming`.
-  RefProcess StartServer(const Ref& naming, const std::string& name, int ttl = 5) {
-    absl::StatusOr<RefProcess> server =
-        StartRegisteredServer(KORB_REGISTERED_SERVER, naming, name, ttl);
-    EXPECT_THAT(server, IsOk());
-    return *std::move(server);
-  }
-  static void ExpectRegistered(RefProcess& server) { ASSERT_THAT(AwaitRegistered(server), IsOk()); }
-  absl::StatusOr<ResolveReply> Resolve(const Ref& naming, const std::string& name) {
-    return ResolveName(client_, naming, name);
-  }
-  bool IsUnbound(const Ref& naming, const std::string& name) {
-    return testing::IsUnbound(client_, naming, name);
-  }
-
-  Client client_;
 };
 
 TEST_F(RegistrationE2eTest, RegisteredServerIsResolvableAndCallable) {

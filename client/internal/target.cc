@@ -36,7 +36,9 @@ std::shared_ptr<const Binding> Bind(Client& client, const Ref& ref,
   binding->ref = ref;
   binding->interface = &interface;
   binding->status = ref.Validate();
-  if (binding->status.ok() && !ref.type().empty() && ref.type() != interface.name) {
+  // An interface without a name (korb::Resolve's) accepts any type.
+  if (binding->status.ok() && !ref.type().empty() && !interface.name.empty() &&
+      ref.type() != interface.name) {
     binding->status = absl::InvalidArgumentError(
         absl::StrCat("reference ", ref.ToString(), " is to an object of interface ",
                      ref.type(), ", not ", interface.name));

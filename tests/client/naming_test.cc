@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "client/client.h"
 #include "client/future.h"
+#include "client/resolve.h"
 #include "client/stub_base.h"
 #include "common/wire.h"
 #include "gmock/gmock.h"
@@ -37,6 +38,14 @@ using ::korb::testing::OpText;
 using ::korb::testing::ReplicaSet;
 using ::korb::testing::StatusIs;
 using ::testing::HasSubstr;
+
+MATCHER_P(IsOkAndEquals, expected, "is OK and equals " + ::testing::PrintToString(expected)) {
+  if (!arg.ok()) {
+    *result_listener << "status " << arg.status();
+    return false;
+  }
+  return *arg == expected;
+}
 
 MATCHER_P(HoldsReplica, name, absl::StrCat("is OK and holds ", name)) {
   if (!arg.ok()) {
@@ -143,6 +152,22 @@ TEST_F(NamingClientTest, StubResolvesOnFirstUseAndCachesTheResolution) {
   EXPECT_EQ(stub.korb_location(), replicas_.ref(1));
   // Later calls, and other stubs of the name, use the cache.
   for (int i = 0; i < 20; ++i) EXPECT_THAT(Who(StubFor("reg")), HoldsReplica("r1"));
+}
+
+TEST_F(NamingClientTest, ResolveAnswersWhatANameLeadsTo) {
+  // korb::Resolve: the direct reference, cached or asked; errors as calls get them.
+  Start();
+  ASSERT_THAT(naming_.Bind("reg", replicas_.ref(2)), IsOk());
+  EXPECT_THAT(Resolve(*client_, naming_.Name("reg")), IsOkAndEquals(replicas_.ref(2)));
+  EXPECT_EQ(client_->CachedResolution(naming_.Name("reg")), replicas_.ref(2));
+  EXPECT_THAT(Resolve(*client_, naming_.Name("reg", "")), IsOkAndEquals(replicas_.ref(2)));
+  EXPECT_THAT(Resolve(*client_, replicas_.ref(1)), IsOkAndEquals(replicas_.ref(1)));
+  absl::StatusOr<Ref> unbound = Resolve(*client_, naming_.Name("nobody"));
+  EXPECT_THAT(unbound, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(ErrorKindOf(unbound.status()), ErrorKind::kNameNotBound);
+  EXPECT_THAT(Resolve(*client_, naming_.Name("reg", "korbtest.Echo")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not korbtest.Echo")));
+  EXPECT_THAT(Resolve(*client_, Ref()), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(NamingClientTest, UnboundNameFailsWithNameNotBound) {

@@ -5,12 +5,20 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo demo-replicated demo-naming test bench clean
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps bench-deps configure build demo demo-replicated demo-naming test bench bench-peers fuzz clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# What only the peer benchmark needs (ZeroC Ice, omniORB, matplotlib). The
+# next `make build` configures again, finds them and builds their programs.
+bench-deps: deps
+	@bash scripts/install-deps.sh bench
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
@@ -36,7 +44,23 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \
-	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/naming_bench
+	  $(BUILD_DIR)/bench/failover_bench && $(BUILD_DIR)/bench/naming_bench && \
+	  $(BUILD_DIR)/bench/peers/peer_bench
+
+# Korb against raw gRPC, ZeroC Ice and omniORB across processes (skips the
+# peers that `make bench-deps` did not install).
+bench-peers: build
+	@$(BUILD_DIR)/bench/peers/peer_bench
+
+# libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_SECONDS from the
+# seed corpus in tests/fuzz/corpus (docs/security.md, "Fuzzing").
+fuzz: deps
+	@bash scripts/install-deps.sh fuzz
+	@cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DKORB_SANITIZE=fuzzer -DKORB_BUILD_TESTS=OFF \
+	  -DKORB_BUILD_BENCH=OFF -DKORB_BUILD_EXAMPLES=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target korb_fuzzers
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD_DIR)

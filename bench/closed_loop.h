@@ -1,9 +1,9 @@
 // The benchmarks' closed-loop measurement: client threads call back to back,
 // first for a short warm-up, then for a measured period whose latencies are
-// kept.
+// kept; Summarize() reads a row's figures (calls/s, percentiles) off them.
 //
 // Thread-safety: RunClosedLoop() is called from one thread; it runs the
-// clients' calls on threads of its own.
+// clients' calls on threads of its own. Summarize() is thread-compatible.
 #ifndef KORB_BENCH_CLOSED_LOOP_H_
 #define KORB_BENCH_CLOSED_LOOP_H_
 
@@ -15,6 +15,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/percentile.h"
 
 namespace korb::bench {
 
@@ -23,6 +24,23 @@ struct Sample {
   std::vector<double> latencies_us;
   double seconds = 0;
 };
+
+// A row's figures, read off its accumulated sample.
+struct Figures {
+  long calls = 0;
+  double calls_per_s = 0, p50_us = 0, p90_us = 0, p99_us = 0;
+};
+
+// Sorts the sample's latencies in place and reads the figures off them.
+inline Figures Summarize(Sample& sample) {
+  std::vector<double>& all = sample.latencies_us;
+  std::sort(all.begin(), all.end());
+  return {.calls = static_cast<long>(all.size()),
+          .calls_per_s = sample.seconds > 0 ? all.size() / sample.seconds : 0,
+          .p50_us = Percentile(all, 0.50),
+          .p90_us = Percentile(all, 0.90),
+          .p99_us = Percentile(all, 0.99)};
+}
 
 // One client's next call; false if it failed. Anything the client computes
 // before the call goes in `prepare`, outside the timed region.

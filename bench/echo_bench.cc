@@ -45,6 +45,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "bench/closed_loop.h"
+#include "bench/echo_servants.h"
 #include "bench/percentile.h"
 #include "adapter/object_server.h"
 #include "client/client.h"
@@ -54,7 +55,6 @@
 namespace {
 
 using ::korb::bench::ClientLoop;
-using ::korb::bench::Percentile;
 using ::korb::bench::RunClosedLoop;
 using ::korb::bench::Sample;
 
@@ -66,34 +66,9 @@ struct Flags {
 
 // --- Servers --------------------------------------------------------------
 
-class KorbEcho : public echo::EchoServant {
- public:
-  absl::StatusOr<echo::EchoReply> Echo(korb::CallContext&,
-                                       const echo::EchoRequest& request) override {
-    echo::EchoReply reply;
-    reply.set_payload(request.payload());
-    return reply;
-  }
-};
-
-class GrpcSyncEcho final : public echo::Echo::Service {
-  grpc::Status Echo(grpc::ServerContext*, const echo::EchoRequest* request,
-                    echo::EchoReply* reply) override {
-    reply->set_payload(request->payload());
-    return grpc::Status::OK;
-  }
-};
-
-class GrpcCallbackEcho final : public echo::Echo::CallbackService {
-  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
-                                 const echo::EchoRequest* request,
-                                 echo::EchoReply* reply) override {
-    reply->set_payload(request->payload());
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-};
+using ::korb::bench::GrpcCallbackEcho;
+using ::korb::bench::GrpcSyncEcho;
+using ::korb::bench::KorbEcho;
 
 struct GrpcServer {
   std::unique_ptr<grpc::Service> service;
@@ -148,16 +123,15 @@ void Measure(const std::function<CallFn()>& make_call, int clients, size_t paylo
 }
 
 Row Summarize(Sample& sample, int clients, size_t payload) {
-  std::vector<double>& all = sample.latencies_us;
-  std::sort(all.begin(), all.end());
+  korb::bench::Figures figures = korb::bench::Summarize(sample);
   Row row;
   row.clients = clients;
   row.payload = payload;
-  row.calls = static_cast<long>(all.size());
-  row.calls_per_s = all.size() / sample.seconds;
-  row.p50_us = Percentile(all, 0.50);
-  row.p90_us = Percentile(all, 0.90);
-  row.p99_us = Percentile(all, 0.99);
+  row.calls = figures.calls;
+  row.calls_per_s = figures.calls_per_s;
+  row.p50_us = figures.p50_us;
+  row.p90_us = figures.p90_us;
+  row.p99_us = figures.p99_us;
   return row;
 }
 

@@ -2,16 +2,38 @@
 # Installs the Debian 12 packages Korb needs to build, test and benchmark.
 # Idempotent: installs only what is missing, and runs `apt-get update` only
 # when something is. Needs root (or sudo) only when something is missing.
+#   scripts/install-deps.sh          what `make build/test/demo` need
+#   scripts/install-deps.sh fuzz     what `make fuzz` needs (clang, libFuzzer)
+#   scripts/install-deps.sh bench    what only the peer benchmark (bench/peers/)
+#                                    needs: `make build/test/demo` never do;
+#                                    CMake builds a peer only when it finds it
 set -euo pipefail
 
-packages=(
-  g++ make cmake ninja-build pkg-config
-  protobuf-compiler libprotobuf-dev libprotoc-dev
-  libgrpc++-dev protobuf-compiler-grpc
-  libabsl-dev libsqlite3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  etcd-server
-)
+case "${1:-}" in
+  "")
+    packages=(
+      g++ make cmake ninja-build pkg-config
+      protobuf-compiler libprotobuf-dev libprotoc-dev
+      libgrpc++-dev protobuf-compiler-grpc
+      libabsl-dev libsqlite3-dev
+      libgtest-dev libgmock-dev libbenchmark-dev
+      etcd-server
+    ) ;;
+  fuzz)
+    packages=(clang libclang-rt-14-dev) ;;
+  bench)
+    packages=(
+      # ZeroC Ice 3.7: slice2cpp, libIce++11 headers and libraries, Ice's own Slice files.
+      zeroc-ice-compilers libzeroc-ice-dev zeroc-ice-slice
+      # omniORB 4.2: the IDL compiler (omniidl + its C++ back end), headers, libraries.
+      omniidl libomniorb4-dev libomnithread4-dev
+      # The charts of bench/peers/chart.py.
+      python3-matplotlib
+    ) ;;
+  *)
+    echo "usage: $0 [fuzz|bench]" >&2
+    exit 2 ;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -8,8 +8,8 @@ CMAKE_FLAGS ?=
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps bench-deps configure build demo demo-replicated test test-tsan bench bench-peers \
-	fuzz clean
+.PHONY: all deps bench-deps configure build demo demo-replicated demo-naming test test-tsan bench \
+	bench-peers fuzz clean
 
 all: build
 
@@ -30,6 +30,11 @@ build: configure
 # The bank example end to end: server and client as separate processes.
 demo: build
 	@bash examples/bank/run_demo.sh $(BUILD_DIR)
+
+# The bank through the naming service: korb-naming (in memory), bank_server
+# registered as "bank", bank_client finding it by name (korbname://).
+demo-naming: build
+	@bash examples/bank/run_naming_demo.sh $(BUILD_DIR)
 
 # The replicated example: three replicas, one killed with SIGKILL mid-run.
 demo-replicated: build

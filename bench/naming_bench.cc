@@ -8,6 +8,11 @@
 //                  korb-naming, which does one etcd Range of the name's keys)
 //            raw:  that same Range, sent by this process straight to etcd
 //                  with plain gRPC
+//   resolve_cached  korb: korb::Resolve of korbname://<korb-naming>/<name>
+//                  in a Client that has resolved it before: what a stub on
+//                  an indirect reference pays per call to know where its
+//                  object is (the Client's cache, kept fresh by a watch)
+//            raw:  the same etcd Range as above
 //   rebind   korb: NamingContext.Rebind (korb-naming runs one etcd Txn:
 //                  delete the name's members, put the new one)
 //            raw:  one etcd Put of the same key and value with plain gRPC
@@ -36,6 +41,7 @@
 #include "bench/closed_loop.h"
 #include "bench/percentile.h"
 #include "client/client.h"
+#include "client/resolve.h"
 #include "etcd/rpc.grpc.pb.h"
 #include "korb/naming.korb.h"
 #include "tests/naming/naming_processes.h"
@@ -189,6 +195,17 @@ int main(int argc, char** argv) {
   };
 
   for (int n : {1, clients}) Compare("resolve", n, seconds, korb_resolve, raw_range);
+
+  const korb::Ref indirect =
+      korb::Ref::Indirect("bank.Bank", naming->ref.endpoints(), bind.name());
+  if (absl::StatusOr<korb::Ref> first = korb::Resolve(client, indirect); !first.ok()) {
+    std::cerr << "naming_bench: " << first.status() << std::endl;
+    return EXIT_FAILURE;
+  }
+  const auto korb_cached = [&](int) {
+    return korb::bench::ClientLoop{.call = [&] { return korb::Resolve(client, indirect).ok(); }};
+  };
+  for (int n : {1, clients}) Compare("resolve_cached", n, seconds, korb_cached, raw_range);
   for (int n : {1, clients}) Compare("rebind", n, seconds, korb_rebind, raw_put);
   naming->process.Kill(SIGTERM);
   return EXIT_SUCCESS;

@@ -9,6 +9,7 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include "client/internal/location_cache.h"
+#include "client/internal/name_resolver.h"
 #include "client/internal/timer_queue.h"
 
 namespace korb {
@@ -39,9 +40,13 @@ Client::Client(ClientOptions options)
     : options_(std::move(options)),
       health_options_(HealthOptionsOf(options_)),
       locations_(std::make_unique<internal::LocationCache>(options_.location_cache_capacity)),
+      names_(std::make_unique<internal::NameResolver>(this)),
       timers_(std::make_unique<internal::TimerQueue>()) {}
 
 Client::~Client() {
+  // Watches are asynchronous calls that would otherwise run for a whole
+  // long-poll: cut them first.
+  names_->Shutdown();
   korb::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](int* in_flight) { return *in_flight == 0; }, &async_calls_in_flight_));
@@ -101,6 +106,11 @@ std::optional<Ref> Client::CachedLocation(const Ref& ref) const {
   std::shared_ptr<const internal::Target> location = locations_->Get(ref);
   if (location == nullptr) return std::nullopt;
   return location->ref;
+}
+
+std::optional<Ref> Client::CachedResolution(const Ref& ref) const {
+  if (!ref.is_indirect()) return std::nullopt;
+  return names_->Cached(ref);
 }
 
 void Client::BeginAsyncCall() {

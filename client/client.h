@@ -45,6 +45,7 @@ namespace korb {
 
 namespace internal {
 class LocationCache;
+class NameResolver;
 class TimerQueue;
 }  // namespace internal
 
@@ -125,6 +126,29 @@ struct ClientOptions {
   int max_forward_hops = 5;
   // Forwarded references cached per Client (0 disables the cache).
   size_t location_cache_capacity = 10000;
+
+  // --- Indirect references (korbname://, docs/naming.md) ---
+  // Names whose resolution this Client caches; beyond it an arbitrary entry
+  // is evicted (0: every call resolves its name).
+  size_t name_cache_capacity = 1000;
+  // The longest a Resolve call may take; the call's own deadline, if
+  // sooner, wins.
+  absl::Duration naming_timeout = absl::Seconds(5);
+  // A cached resolution that is not watched is used for this long, then
+  // resolved again (if the naming service does not answer, the old one
+  // stays in use).
+  absl::Duration name_max_age = absl::Seconds(10);
+  // Follow changes of names in use with WaitForChanges long-polls, so that
+  // replicas joining and leaving are seen within one Resolve of the change.
+  bool watch_names = true;
+  // Names watched at once (one long-poll outstanding each); names beyond
+  // it rely on name_max_age.
+  size_t max_watched_names = 64;
+  // A name no call has used for this long stops being watched.
+  absl::Duration name_watch_idle = absl::Seconds(60);
+  // How long one long-poll waits for a change (WaitRequest.timeout_ms;
+  // clamped to 1 ms..60 s).
+  absl::Duration name_watch_poll = absl::Seconds(30);
 };
 
 class Client {
@@ -148,12 +172,17 @@ class Client {
   // The location calls to `ref` currently start at because the object was
   // forwarded, or nullopt if they go to `ref` itself.
   std::optional<Ref> CachedLocation(const Ref& ref) const;
+  // The direct reference the indirect reference `ref` was last resolved to
+  // (whether or not that is still fresh), or nullopt if none is cached.
+  std::optional<Ref> CachedResolution(const Ref& ref) const;
 
   // Runtime side: the health record of `endpoint`, created on first use and
   // kept for the Client's lifetime. Never null.
   internal::EndpointHealth* Health(const HostPort& endpoint) ABSL_LOCKS_EXCLUDED(mu_);
   // Runtime side: the location cache and the retry timer thread.
   internal::LocationCache& locations() const { return *locations_; }
+  // Runtime side: the resolver and cache of indirect references.
+  internal::NameResolver& names() const { return *names_; }
   internal::TimerQueue& timers() const { return *timers_; }
 
   // Runtime side: brackets an asynchronous call so ~Client can wait for it.
@@ -170,6 +199,8 @@ class Client {
       ABSL_GUARDED_BY(mu_);
   const std::unique_ptr<internal::LocationCache> locations_;
   int async_calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // Before timers_: its timer callbacks never outlive it.
+  const std::unique_ptr<internal::NameResolver> names_;
   // Declared last: destroyed first, so its thread has stopped before the
   // state its callbacks touch goes away.
   const std::unique_ptr<internal::TimerQueue> timers_;

@@ -21,8 +21,14 @@ StubBase::StubBase(Client& client, const ObjectRef& ref, const InterfaceInfo& in
 }
 
 Ref StubBase::korb_location() const {
-  std::optional<Ref> cached = client_->CachedLocation(binding_->ref);
-  return cached.has_value() ? *std::move(cached) : binding_->ref;
+  Ref start = binding_->ref;
+  if (start.is_indirect()) {
+    std::optional<Ref> resolved = client_->CachedResolution(start);
+    if (!resolved.has_value()) return start;
+    start = *std::move(resolved);
+  }
+  std::optional<Ref> cached = client_->CachedLocation(start);
+  return cached.has_value() ? *std::move(cached) : start;
 }
 
 }  // namespace korb

@@ -86,7 +86,9 @@ class StubBase {
   const absl::Status& korb_status() const { return binding_->status; }
   Client& korb_client() const { return *client_; }
   // Where calls start: the forwarded location the Client has cached for
-  // korb_ref() (Client::CachedLocation), else korb_ref() itself.
+  // korb_ref() (Client::CachedLocation), else korb_ref() itself. For an
+  // indirect korb_ref(), the same for its cached resolution
+  // (Client::CachedResolution), or korb_ref() while none is cached.
   Ref korb_location() const;
 
   // Replica selection of this stub's calls (a call's CallOptions::selection

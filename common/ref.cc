@@ -23,6 +23,7 @@ namespace korb {
 namespace {
 
 constexpr absl::string_view kScheme = "korb://";
+constexpr absl::string_view kNameScheme = "korbname://";
 // Longest stretch of caller input quoted in an error message; the rest is cut
 // so that hostile input cannot make messages (and logs) arbitrarily large.
 constexpr size_t kMaxQuoted = 256;
@@ -106,7 +107,69 @@ absl::StatusOr<uint16_t> ParsePort(absl::string_view s) {
   return static_cast<uint16_t>(port);
 }
 
+
+// The type a reference's query states: only "type=<dotted.identifier>", at
+// most once. `query` is what follows '?'.
+absl::StatusOr<std::string> ParseTypeQuery(absl::string_view query) {
+  if (query.empty()) return absl::InvalidArgumentError("empty query (omit '?' when there is no type)");
+  absl::string_view type;
+  bool seen_type = false;
+  for (absl::string_view param : absl::StrSplit(query, '&')) {
+    if (param.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("empty query parameter in ", Quote(query)));
+    }
+    const size_t eq = param.find('=');
+    absl::string_view key = param.substr(0, eq);
+    if (key != "type") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown query parameter ", Quote(key)));
+    }
+    if (seen_type) return absl::InvalidArgumentError("duplicate query parameter \"type\"");
+    seen_type = true;
+    if (eq == absl::string_view::npos || eq + 1 == param.size()) {
+      return absl::InvalidArgumentError("empty type (omit the query when there is no type)");
+    }
+    type = param.substr(eq + 1);
+    if (!IsDottedIdentifier(type)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("type ", Quote(type), " is not a dotted identifier like package.Service"));
+    }
+  }
+  return std::string(type);
+}
+
 }  // namespace
+
+absl::Status ValidateName(absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty name");
+  if (name.size() > kMaxNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("name ", Quote(name), " is ", name.size(),
+                                                   " bytes, more than ", kMaxNameBytes));
+  }
+  for (absl::string_view component : absl::StrSplit(name, '/')) {
+    if (component.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("name ", Quote(name), " has an empty component (leading, trailing or "
+                       "doubled '/')"));
+    }
+    if (component.size() > kMaxNameComponentBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("name ", Quote(name), ": component ", Quote(component), " is ",
+                       component.size(), " bytes, more than ", kMaxNameComponentBytes));
+    }
+    if (component == "." || component == "..") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("name ", Quote(name), ": component ", Quote(component), " is not allowed"));
+    }
+    for (char c : component) {
+      if (!IsUnreserved(c)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "name ", Quote(name), " contains ", Quote(absl::string_view(&c, 1)),
+            " (name components are A-Z a-z 0-9 - . _ ~, separated by '/')"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string HostPort::ToString() const {
   if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
@@ -153,17 +216,22 @@ Ref::Ref(std::string type, std::vector<HostPort> endpoints, std::string adapter,
       id_(std::move(id)) {}
 
 absl::StatusOr<Ref> Ref::Parse(absl::string_view uri) {
-  auto error = [uri](auto&&... what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid korb reference ", Quote(uri), ": ", what...));
-  };
   // RFC 3986 scheme names are case-insensitive.
-  if (!absl::StartsWithIgnoreCase(uri, kScheme)) return error("scheme must be \"korb://\"");
-  absl::string_view rest = uri.substr(kScheme.size());
+  const bool indirect = absl::StartsWithIgnoreCase(uri, kNameScheme);
+  auto error = [uri, indirect](auto&&... what) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid korb ", indirect ? "name " : "",
+                                                   "reference ", Quote(uri), ": ", what...));
+  };
+  if (!indirect && !absl::StartsWithIgnoreCase(uri, kScheme)) {
+    return error("scheme must be \"korb://\" or \"korbname://\"");
+  }
+  absl::string_view rest = uri.substr(indirect ? kNameScheme.size() : kScheme.size());
+  const absl::string_view expected =
+      indirect ? "korbname://host:port/<name>" : "korb://host:port/<adapter>/<object-id>";
 
   if (size_t hash = rest.find('#'); hash != absl::string_view::npos) {
-    return error("fragment ", Quote(rest.substr(hash)),
-                 " is not allowed (write '#' in an adapter or id as %23)");
+    return error("fragment ", Quote(rest.substr(hash)), " is not allowed",
+                 indirect ? "" : " (write '#' in an adapter or id as %23)");
   }
   absl::string_view query;
   const size_t question = rest.find('?');
@@ -176,13 +244,27 @@ absl::StatusOr<Ref> Ref::Parse(absl::string_view uri) {
   // Authority: endpoints separated by ','; ends at the first '/'.
   const size_t slash = rest.find('/');
   absl::string_view authority = rest.substr(0, slash);
-  if (authority.empty()) return error("missing endpoints (expected korb://host:port/...)");
+  if (authority.empty()) return error("missing endpoints (expected ", expected, ")");
   std::vector<HostPort> endpoints;
   for (absl::string_view endpoint : absl::StrSplit(authority, ',')) {
     if (endpoint.empty()) return error("empty endpoint in ", Quote(authority));
     absl::StatusOr<HostPort> parsed = HostPort::Parse(endpoint);
     if (!parsed.ok()) return error(parsed.status().message());
     endpoints.push_back(*std::move(parsed));
+  }
+
+  absl::StatusOr<std::string> type = has_query ? ParseTypeQuery(query) : std::string();
+  if (!type.ok()) return error(type.status().message());
+
+  if (indirect) {
+    // Path: "/<name>", the name verbatim: its characters need no escaping,
+    // so one name has one spelling.
+    if (slash == absl::string_view::npos) {
+      return error("missing name (expected /<name> after the endpoints)");
+    }
+    absl::string_view name = rest.substr(slash + 1);
+    if (absl::Status valid = ValidateName(name); !valid.ok()) return error(valid.message());
+    return Ref::Indirect(*std::move(type), std::move(endpoints), std::string(name));
   }
 
   // Path: exactly "/<adapter>/<id>".
@@ -206,29 +288,13 @@ absl::StatusOr<Ref> Ref::Parse(absl::string_view uri) {
   if (!adapter.ok()) return error("adapter: ", adapter.status().message());
   absl::StatusOr<std::string> id = PercentDecode(encoded_id);
   if (!id.ok()) return error("object id: ", id.status().message());
+  return Ref(*std::move(type), std::move(endpoints), *std::move(adapter), *std::move(id));
+}
 
-  // Query: only "type=<dotted.identifier>", at most once.
-  absl::string_view type;
-  if (has_query) {
-    if (query.empty()) return error("empty query (omit '?' when there is no type)");
-    bool seen_type = false;
-    for (absl::string_view param : absl::StrSplit(query, '&')) {
-      if (param.empty()) return error("empty query parameter in ", Quote(query));
-      const size_t eq = param.find('=');
-      absl::string_view key = param.substr(0, eq);
-      if (key != "type") return error("unknown query parameter ", Quote(key));
-      if (seen_type) return error("duplicate query parameter \"type\"");
-      seen_type = true;
-      if (eq == absl::string_view::npos || eq + 1 == param.size()) {
-        return error("empty type (omit the query when there is no type)");
-      }
-      type = param.substr(eq + 1);
-      if (!IsDottedIdentifier(type)) {
-        return error("type ", Quote(type), " is not a dotted identifier like package.Service");
-      }
-    }
-  }
-  return Ref(std::string(type), std::move(endpoints), *std::move(adapter), *std::move(id));
+Ref Ref::Indirect(std::string type, std::vector<HostPort> naming_endpoints, std::string name) {
+  Ref ref(std::move(type), std::move(naming_endpoints), "", "");
+  ref.name_ = std::move(name);
+  return ref;
 }
 
 absl::StatusOr<Ref> Ref::FromProto(const korb::ObjectRef& proto) {
@@ -243,20 +309,25 @@ absl::StatusOr<Ref> Ref::FromProto(const korb::ObjectRef& proto) {
     endpoints.push_back(HostPort{endpoint.host(), static_cast<uint16_t>(endpoint.port())});
   }
   Ref ref(proto.type(), std::move(endpoints), proto.adapter(), proto.id());
+  ref.name_ = proto.name();
   RETURN_IF_ERROR(ref.Validate());
   return ref;
 }
 
 std::string Ref::ToString() const {
-  std::string out(kScheme);
+  std::string out(is_indirect() ? kNameScheme : kScheme);
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     if (i > 0) out.push_back(',');
     absl::StrAppend(&out, endpoints_[i].ToString());
   }
   out.push_back('/');
-  AppendPercentEncoded(adapter_, &out);
-  out.push_back('/');
-  AppendPercentEncoded(id_, &out);
+  if (is_indirect()) {
+    out.append(name_);
+  } else {
+    AppendPercentEncoded(adapter_, &out);
+    out.push_back('/');
+    AppendPercentEncoded(id_, &out);
+  }
   if (!type_.empty()) absl::StrAppend(&out, "?type=", type_);
   return out;
 }
@@ -271,6 +342,7 @@ korb::ObjectRef Ref::ToProto() const {
   }
   proto.set_adapter(adapter_);
   proto.set_id(id_);
+  proto.set_name(name_);
   return proto;
 }
 
@@ -285,8 +357,16 @@ absl::Status Ref::Validate() const {
     }
     if (endpoints_[i].port == 0) return error("endpoint ", i, ": port 0 is out of range 1..65535");
   }
-  if (adapter_.empty()) return error("empty adapter");
-  if (id_.empty()) return error("empty object id");
+  if (is_indirect()) {
+    if (!adapter_.empty() || !id_.empty()) {
+      return error("an indirect reference (name ", Quote(name_),
+                   ") has no adapter or object id: its name stands for them");
+    }
+    if (absl::Status valid = ValidateName(name_); !valid.ok()) return error(valid.message());
+  } else {
+    if (adapter_.empty()) return error("empty adapter");
+    if (id_.empty()) return error("empty object id");
+  }
   if (!type_.empty() && !IsDottedIdentifier(type_)) {
     return error("type ", Quote(type_), " is not a dotted identifier like package.Service");
   }

@@ -1,5 +1,16 @@
-// korb::Ref: the value type of an object reference, and its string form
+// korb::Ref: the value type of an object reference, and its string forms
 //   korb://host1:port1[,host2:port2...]/<adapter>/<object-id>?type=<package.Service>
+//   korbname://host1:port1[,host2:port2...]/<name>?type=<package.Service>
+//
+// The first is a direct reference: where the object is. The second is an
+// indirect reference: the object bound to <name> ("bank/accounts/main") in
+// the naming service at the given endpoints (idl/korb/naming.proto); the
+// client runtime resolves it on first use (docs/naming.md). Names follow the
+// naming service's rules (ValidateName) and are printed verbatim: their
+// characters never need escaping, so each name has one spelling. An indirect
+// Ref has a name and no adapter or id; everything that takes a Ref (stubs,
+// MakeStub, korb.ObjectRef on the wire through its `name` field) takes
+// either form.
 //
 // Adapter names and object ids are arbitrary byte strings; in the string form
 // every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~) is
@@ -23,9 +34,13 @@
 //   if (!ref.ok()) return ref.status();
 //   std::cout << ref->id() << "\n";            // acct/1
 //   korb::Ref same = *korb::Ref::FromProto(ref->ToProto());
+//   absl::StatusOr<korb::Ref> by_name =
+//       korb::Ref::Parse("korbname://127.0.0.1:2809/bank?type=bank.Bank");
+//   if (by_name.ok() && by_name->is_indirect()) std::cout << by_name->name();  // bank
 #ifndef KORB_COMMON_REF_H_
 #define KORB_COMMON_REF_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -64,7 +79,11 @@ class Ref {
   Ref(std::string type, std::vector<HostPort> endpoints, std::string adapter,
       std::string id);
 
-  // Parses the string form. Errors are INVALID_ARGUMENT with a message that
+  // An indirect reference: the object bound to `name` in the naming service
+  // at `naming_endpoints`. Validate() tells whether it is well formed.
+  static Ref Indirect(std::string type, std::vector<HostPort> naming_endpoints, std::string name);
+
+  // Parses either string form. Errors are INVALID_ARGUMENT with a message that
   // names the offending part; never crashes on any input.
   static absl::StatusOr<Ref> Parse(absl::string_view uri);
   // Converts from the wire message, validating it.
@@ -76,9 +95,10 @@ class Ref {
 
   // OK if the reference has at least one endpoint (port 1..65535; host a
   // non-empty name or IPv4 address of unreserved characters, or an IPv6
-  // address), a non-empty adapter, a non-empty id, and a type that is empty
-  // or a dotted identifier ("bank.Account"); INVALID_ARGUMENT otherwise.
-  // Exactly the references whose string form Parse() accepts.
+  // address), a type that is empty or a dotted identifier ("bank.Account"),
+  // and either (direct) a non-empty adapter and id, or (indirect) a valid
+  // name and an empty adapter and id; INVALID_ARGUMENT otherwise. Exactly
+  // the references whose string form Parse() accepts.
   absl::Status Validate() const;
   bool IsValid() const { return Validate().ok(); }
 
@@ -86,6 +106,9 @@ class Ref {
   const std::vector<HostPort>& endpoints() const { return endpoints_; }
   const std::string& adapter() const { return adapter_; }
   const std::string& id() const { return id_; }
+  // The name an indirect reference stands for; empty for a direct one.
+  const std::string& name() const { return name_; }
+  bool is_indirect() const { return !name_.empty(); }
 
   void set_type(std::string type) { type_ = std::move(type); }
   void set_endpoints(std::vector<HostPort> e) { endpoints_ = std::move(e); }
@@ -93,7 +116,7 @@ class Ref {
   friend bool operator==(const Ref&, const Ref&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const Ref& r) {
-    return H::combine(std::move(h), r.type_, r.endpoints_, r.adapter_, r.id_);
+    return H::combine(std::move(h), r.type_, r.endpoints_, r.adapter_, r.id_, r.name_);
   }
   friend std::ostream& operator<<(std::ostream& os, const Ref& r) {
     return os << r.ToString();
@@ -104,7 +127,18 @@ class Ref {
   std::vector<HostPort> endpoints_;
   std::string adapter_;
   std::string id_;
+  std::string name_;  // indirect references only
 };
+
+// Limits of names in the naming service (idl/korb/naming.proto).
+inline constexpr size_t kMaxNameBytes = 256;
+inline constexpr size_t kMaxNameComponentBytes = 64;
+
+// OK if `name` is a valid naming-service name: 1 to kMaxNameBytes bytes of
+// components separated by '/', each 1 to kMaxNameComponentBytes bytes of
+// RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~) and neither "." nor
+// "..". INVALID_ARGUMENT naming the offending part otherwise.
+absl::Status ValidateName(absl::string_view name);
 
 // Percent-encodes every byte outside RFC 3986's unreserved set.
 std::string PercentEncode(absl::string_view raw);

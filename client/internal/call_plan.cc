@@ -278,6 +278,10 @@ absl::Status CallPlan::FollowForward(const grpc::ClientContext& context) {
     return ForwardError(absl::StrCat(current_->ref.ToString(), " forwarded to a malformed reference: ",
                                      next.status().message()));
   }
+  if (next->is_indirect()) {
+    return ForwardError(absl::StrCat(current_->ref.ToString(), " forwarded to ", next->ToString(),
+                                     ", an indirect reference (forwards name locations)"));
+  }
   if (!next->type().empty() && next->type() != binding_->interface->name) {
     return ForwardError(absl::StrCat(current_->ref.ToString(), " forwarded to ", next->ToString(),
                                      ", an object of interface ", next->type(), ", not ",

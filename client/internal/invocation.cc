@@ -1,5 +1,6 @@
 #include "client/internal/invocation.h"
 
+#include <optional>
 #include <utility>
 
 #include <grpcpp/impl/client_unary_call.h>
@@ -7,9 +8,12 @@
 
 #include "absl/time/clock.h"
 #include "client/internal/cancellation.h"
+#include "client/internal/name_resolver.h"
 #include "client/internal/replicated_call.h"
 #include "client/internal/timer_queue.h"
+#include "client/retry.h"
 #include "common/sync.h"
+#include "common/wire.h"
 
 namespace korb::internal {
 namespace {
@@ -80,9 +84,16 @@ class AsyncRun {
 
   void Complete(absl::StatusOr<grpc::ByteBuffer> result) {
     Client* client = &plan_->client();
-    ReplyCallback done = std::move(done_);
-    delete this;
-    done(std::move(result));
+    {
+      ReplyCallback done = std::move(done_);
+      delete this;
+      done(std::move(result));
+      // `done` and what it holds (bindings, hence channels) go before the
+      // Client may: once EndAsyncCall() returns, ~Client can finish. Dropping
+      // a Client's last channel here, on gRPC's callback thread, would also
+      // make gRPC join that very thread (a crash in
+      // grpc_completion_queue_next).
+    }
     client->EndAsyncCall();
   }
 
@@ -115,6 +126,107 @@ bool IsReplicated(const Binding& binding, const StubConfig& config, int method) 
          binding.target->endpoints.size() > 1;
 }
 
+// Runs a call on the direct reference of `binding`, blocking.
+absl::StatusOr<grpc::ByteBuffer> RunDirectBlocking(Client& client,
+                                                   const std::shared_ptr<const Binding>& binding,
+                                                   const StubConfig& config, int method,
+                                                   const grpc::ByteBuffer& request,
+                                                   CallParams params) {
+  if (IsReplicated(*binding, config, method)) {
+    korb::Notification done;
+    absl::StatusOr<grpc::ByteBuffer> result;
+    InvokeReplicated(client, binding, config.completion, method, std::move(params), request,
+                     [&done, &result](absl::StatusOr<grpc::ByteBuffer> reply) {
+                       result = std::move(reply);
+                       done.Notify();
+                     });
+    done.WaitForNotification();
+    return result;
+  }
+  CallPlan plan(client, binding, method, std::move(params));
+  return RunBlocking(plan, request);
+}
+
+// Runs a call on the direct reference of `binding` without blocking.
+void RunDirectAsync(Client& client, const std::shared_ptr<const Binding>& binding,
+                    const StubConfig& config, int method, grpc::ByteBuffer request,
+                    CallParams params, ReplyCallback done) {
+  if (IsReplicated(*binding, config, method)) {
+    InvokeReplicated(client, binding, config.completion, method, std::move(params),
+                     std::move(request), std::move(done));
+    return;
+  }
+  RunAsync(std::make_unique<CallPlan>(client, binding, method, std::move(params)),
+           std::move(request), std::move(done));
+}
+
+// After a call through a resolved name failed with `status`: true if the
+// resolution may be what failed (every endpoint failed, or the object is
+// not there), so the name is to be resolved again.
+bool ResolutionFailed(const absl::Status& status) {
+  return !status.ok() &&
+         (IsTransientFailure(status) || ErrorKindOf(status) == ErrorKind::kObjectNotExist);
+}
+
+// True if a call that failed so may run again on a new resolution: it did
+// not run (object-not-exist), or it may be retried anyway.
+bool MayRunAgain(const absl::Status& status, const CallParams& params) {
+  return (params.retryable || ErrorKindOf(status) == ErrorKind::kObjectNotExist) &&
+         absl::Now() < params.deadline;
+}
+
+// A call through an indirect reference: look the name up, run the call on
+// its resolution; if that failed on every endpoint or lacked the object,
+// resolve again and, if the name now leads elsewhere and the call may run
+// again, run it there (once). `failed`: the resolution and outcome of the
+// first run, on the second lookup.
+struct FailedRun {
+  Ref resolved;
+  absl::StatusOr<grpc::ByteBuffer> result;
+};
+
+void RunIndirectAsync(Client& client, std::shared_ptr<const Binding> indirect,
+                      StubConfig config, int method, grpc::ByteBuffer request, CallParams params,
+                      ReplyCallback done, std::shared_ptr<FailedRun> failed) {
+  const absl::Time deadline = params.deadline;
+  const Binding& name = *indirect;
+  client.names().Lookup(
+      name, deadline,
+      [&client, indirect = std::move(indirect), config, method, request = std::move(request),
+       params = std::move(params), done = std::move(done),
+       failed = std::move(failed)](absl::StatusOr<std::shared_ptr<const Binding>> resolved) mutable {
+        if (!resolved.ok()) {
+          done(resolved.status());
+          return;
+        }
+        std::shared_ptr<const Binding> direct = *std::move(resolved);
+        if (!direct->status.ok()) {
+          done(direct->status);
+          return;
+        }
+        if (failed != nullptr && failed->resolved == direct->ref) {
+          // The name still leads where the call failed.
+          done(std::move(failed->result));
+          return;
+        }
+        const bool first = failed == nullptr;
+        ReplyCallback finish = [&client, indirect, config, method, request, params, direct, first,
+                                done](absl::StatusOr<grpc::ByteBuffer> result) mutable {
+          if (ResolutionFailed(result.status())) {
+            client.names().Invalidate(*indirect, direct->ref);
+            if (first && MayRunAgain(result.status(), params)) {
+              auto run = std::make_shared<FailedRun>(FailedRun{direct->ref, std::move(result)});
+              RunIndirectAsync(client, std::move(indirect), config, method, std::move(request),
+                               std::move(params), std::move(done), std::move(run));
+              return;
+            }
+          }
+          done(std::move(result));
+        };
+        RunDirectAsync(client, direct, config, method, request, params, std::move(finish));
+      });
+}
+
 }  // namespace
 
 void RunAsync(std::unique_ptr<CallPlan> plan, grpc::ByteBuffer request, ReplyCallback done) {
@@ -129,19 +241,25 @@ absl::StatusOr<grpc::ByteBuffer> InvokeBlocking(Client& client,
   absl::StatusOr<CallParams> params = ResolveCallParams(
       client, config, binding->interface->methods[method].semantics, options);
   if (!params.ok()) return params.status();
-  if (IsReplicated(*binding, config, method)) {
-    korb::Notification done;
-    absl::StatusOr<grpc::ByteBuffer> result;
-    InvokeReplicated(client, binding, config.completion, method, *std::move(params), request,
-                     [&done, &result](absl::StatusOr<grpc::ByteBuffer> reply) {
-                       result = std::move(reply);
-                       done.Notify();
-                     });
-    done.WaitForNotification();
-    return result;
+  if (!binding->ref.is_indirect()) {
+    return RunDirectBlocking(client, binding, config, method, request, *std::move(params));
   }
-  CallPlan plan(client, binding, method, *std::move(params));
-  return RunBlocking(plan, request);
+  // As RunIndirectAsync, on the calling thread.
+  std::optional<FailedRun> failed;
+  while (true) {
+    absl::StatusOr<std::shared_ptr<const Binding>> resolved =
+        client.names().LookupBlocking(*binding, params->deadline);
+    if (!resolved.ok()) return resolved.status();
+    const std::shared_ptr<const Binding>& direct = *resolved;
+    if (!direct->status.ok()) return direct->status;
+    if (failed.has_value() && failed->resolved == direct->ref) return std::move(failed->result);
+    absl::StatusOr<grpc::ByteBuffer> result =
+        RunDirectBlocking(client, direct, config, method, request, *params);
+    if (!ResolutionFailed(result.status())) return result;
+    client.names().Invalidate(*binding, direct->ref);
+    if (failed.has_value() || !MayRunAgain(result.status(), *params)) return result;
+    failed.emplace(FailedRun{direct->ref, std::move(result)});
+  }
 }
 
 void InvokeAsync(Client& client, const std::shared_ptr<const Binding>& binding,
@@ -153,13 +271,13 @@ void InvokeAsync(Client& client, const std::shared_ptr<const Binding>& binding,
     done(params.status());
     return;
   }
-  if (IsReplicated(*binding, config, method)) {
-    InvokeReplicated(client, binding, config.completion, method, *std::move(params),
-                     std::move(request), std::move(done));
+  if (binding->ref.is_indirect()) {
+    RunIndirectAsync(client, binding, config, method, std::move(request), *std::move(params),
+                     std::move(done), nullptr);
     return;
   }
-  RunAsync(std::make_unique<CallPlan>(client, binding, method, *std::move(params)),
-           std::move(request), std::move(done));
+  RunDirectAsync(client, binding, config, method, std::move(request), *std::move(params),
+                 std::move(done));
 }
 
 }  // namespace korb::internal

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "client/internal/name_resolver.h"
 #include "common/wire.h"
 
 namespace korb::internal {
@@ -35,12 +36,19 @@ std::shared_ptr<const Binding> Bind(Client& client, const Ref& ref,
   binding->ref = ref;
   binding->interface = &interface;
   binding->status = ref.Validate();
-  if (binding->status.ok() && !ref.type().empty() && ref.type() != interface.name) {
+  // An interface without a name (korb::Resolve's) accepts any type.
+  if (binding->status.ok() && !ref.type().empty() && !interface.name.empty() &&
+      ref.type() != interface.name) {
     binding->status = absl::InvalidArgumentError(
         absl::StrCat("reference ", ref.ToString(), " is to an object of interface ",
                      ref.type(), ", not ", interface.name));
   }
-  if (binding->status.ok()) binding->target = BuildTarget(client, ref, interface);
+  if (!binding->status.ok()) return binding;
+  if (ref.is_indirect()) {
+    binding->name_key = NameKey(ref);
+  } else {
+    binding->target = BuildTarget(client, ref, interface);
+  }
   return binding;
 }
 

@@ -52,14 +52,20 @@ std::shared_ptr<const Target> BuildTarget(Client& client, const Ref& ref,
                                           const InterfaceInfo& interface);
 
 // A stub's resolved reference. Immutable once built; shared by stub copies.
+// For an indirect reference (korbname://) there is no target: each call
+// looks the name up in the Client's NameResolver, which hands out the
+// Binding of the direct reference it resolves to.
 struct Binding {
   Ref ref;
   const InterfaceInfo* interface = nullptr;
   absl::Status status;  // not OK: every call fails with it
-  std::shared_ptr<const Target> target;  // set when status is OK
+  std::shared_ptr<const Target> target;  // set when status is OK and ref is direct
+  std::string name_key;  // indirect refs: NameKey(ref), the resolver's cache key
 };
 
-// Binds `ref` for `interface`: checks it is valid and of that interface.
+// Binds `ref` for `interface`: checks it is valid and of that interface
+// (an indirect reference's stated type, if any; its resolution's type is
+// checked when it is resolved).
 std::shared_ptr<const Binding> Bind(Client& client, const Ref& ref,
                                     const InterfaceInfo& interface);
 

@@ -2,10 +2,15 @@
 // prints the balances; or shows the owner and balance of given accounts.
 //
 //   bank_client <bank reference>
+//   bank_client --naming <naming service reference> [--name NAME]
 //   bank_client --show <account reference>...
 //
 // The bank reference is what bank_server prints, e.g.
-// korb://127.0.0.1:40123/bank/main?type=bank.Bank; account references are
+// korb://127.0.0.1:40123/bank/main?type=bank.Bank, or an indirect one that
+// names it in a naming service, e.g. korbname://127.0.0.1:2809/bank?type=bank.Bank.
+// --naming builds the latter from the naming service's reference (what
+// korb-naming prints) and the name the bank registered under (--name,
+// default "bank"): the client finds the bank by name. Account references are
 // what the first form prints after "opened " (they stay valid across
 // restarts of a bank_server on the same address and database).
 #include <cstdlib>
@@ -41,7 +46,15 @@ absl::StatusOr<bank::AccountStub> OpenAccount(korb::Client& client, const bank::
   return korb::MakeStub<bank::AccountStub>(client, ref);
 }
 
-absl::Status Run(const char* bank_ref) {
+// The indirect reference to `name` in the naming service `naming_ref`.
+absl::StatusOr<std::string> ByName(const std::string& naming_ref, const std::string& name) {
+  ASSIGN_OR_RETURN(korb::Ref naming, korb::Ref::Parse(naming_ref));
+  korb::Ref bank = korb::Ref::Indirect("bank.Bank", naming.endpoints(), name);
+  RETURN_IF_ERROR(bank.Validate());
+  return bank.ToString();
+}
+
+absl::Status Run(const std::string& bank_ref) {
   korb::Client client;
   ASSIGN_OR_RETURN(bank::BankStub bank, korb::MakeStub<bank::BankStub>(client, bank_ref));
   ASSIGN_OR_RETURN(bank::AccountStub alice, OpenAccount(client, bank, "alice"));
@@ -92,10 +105,16 @@ int main(int argc, char** argv) {
   absl::Status status;
   if (argc >= 3 && std::string(argv[1]) == "--show") {
     status = Show(std::vector<std::string>(argv + 2, argv + argc));
+  } else if ((argc == 3 || (argc == 5 && std::string(argv[3]) == "--name")) &&
+             std::string(argv[1]) == "--naming") {
+    absl::StatusOr<std::string> bank_ref = ByName(argv[2], argc == 5 ? argv[4] : "bank");
+    if (bank_ref.ok()) std::cout << "bank: " << *bank_ref << "\n";
+    status = bank_ref.ok() ? Run(*bank_ref) : bank_ref.status();
   } else if (argc == 2 && argv[1][0] != '-') {
     status = Run(argv[1]);
   } else {
     std::cerr << "usage: bank_client <bank reference>\n"
+                 "       bank_client --naming <naming service reference> [--name NAME]\n"
                  "       bank_client --show <account reference>..."
               << std::endl;
     return EXIT_FAILURE;

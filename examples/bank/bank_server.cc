@@ -3,7 +3,7 @@
 //
 //   bank_server [--listen HOST:PORT] [--db PATH] [--write-back]
 //               [--sync full|normal|off] [--max-active N] [--threads N | --inline]
-//               [--grace SECONDS]
+//               [--grace SECONDS] [--naming REF [--name NAME] [--lease-ttl SECONDS]]
 //
 //   --listen      where to listen (default 127.0.0.1:0, a free port). Give a
 //                 fixed port for references that survive restarts.
@@ -19,6 +19,13 @@
 //                 calls on gRPC's threads.
 //   --grace       at SIGINT/SIGTERM, how long calls in flight may take to
 //                 finish before they are cancelled (default 5).
+//   --naming      a naming service's reference (what korb-naming prints):
+//                 register the bank there under --name (default "bank"),
+//                 held by a lease of --lease-ttl seconds (default 5) that
+//                 this server keeps alive; a clean shutdown unregisters, a
+//                 crash lets the lease expire. Clients then find the bank as
+//                 korbname://<naming endpoints>/bank?type=bank.Bank. The
+//                 reference is printed once registered (or after 5 s).
 //
 // Prints the bank's reference on the first line of standard output, then
 // serves until SIGINT or SIGTERM. The adapter's lifespan is persistent, so
@@ -37,18 +44,24 @@
 #include "adapter/object_server.h"
 #include "adapter/termination_signals.h"
 #include "bank/bank_app.h"
+#include "client/client.h"
 #include "common/status_macros.h"
+#include "servants/naming/registration.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: bank_server [--listen HOST:PORT] [--db PATH] [--write-back] "
-    "[--sync full|normal|off] [--max-active N] [--threads N | --inline] [--grace SECONDS]";
+    "[--sync full|normal|off] [--max-active N] [--threads N | --inline] [--grace SECONDS] "
+    "[--naming REF [--name NAME] [--lease-ttl SECONDS]]";
 
 struct Flags {
   std::string listen = "127.0.0.1:0";
   absl::Duration grace = absl::Seconds(5);
   bank::BankConfig bank;
+  std::string naming;  // empty: do not register
+  std::string name = "bank";
+  int lease_ttl = 5;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
@@ -90,6 +103,14 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
         return absl::InvalidArgumentError("--grace needs a number of seconds");
       }
       flags.grace = absl::Seconds(seconds);
+    } else if (arg == "--naming" && has_value) {
+      flags.naming = argv[++i];
+    } else if (arg == "--name" && has_value) {
+      flags.name = argv[++i];
+    } else if (arg == "--lease-ttl" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &flags.lease_ttl) || flags.lease_ttl <= 0) {
+        return absl::InvalidArgumentError("--lease-ttl needs a positive number of seconds");
+      }
     } else if (arg == "--inline") {
       flags.bank.threading = korb::ThreadingOptions::Inline();
     } else {
@@ -108,10 +129,32 @@ absl::Status Serve(const Flags& flags) {
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
+
+  // Registration in the naming service, if asked for. It never holds up the
+  // start: it keeps trying in the background while the naming service is
+  // unreachable.
+  korb::Client client;
+  std::unique_ptr<korb::naming::Registration> registration;
+  if (!flags.naming.empty()) {
+    ASSIGN_OR_RETURN(korb::Ref naming, korb::Ref::Parse(flags.naming));
+    korb::naming::RegistrationOptions options;
+    options.ttl_seconds = flags.lease_ttl;
+    ASSIGN_OR_RETURN(registration,
+                     korb::naming::Registration::Start(
+                         client, naming, {{.name = flags.name, .ref = bank.bank_ref}}, options));
+    // The reference line means "ready": clients that read it find the bank by
+    // name. A naming service that does not answer delays it by 5 s at most.
+    if (!registration->WaitUntilRegistered(absl::Seconds(5))) {
+      std::cerr << "bank_server: not registered yet (" << registration->last_error()
+                << "); serving anyway, still trying" << std::endl;
+    }
+  }
   std::cout << bank.bank_ref << std::endl;
 
   const int signal = signals.Wait();
   std::cerr << "bank_server: signal " << signal << ", shutting down" << std::endl;
+  // Unregister first, so that clients stop being sent here.
+  if (registration != nullptr) registration->Stop();
   // Shutdown etherealizes every active account; with --write-back that is
   // when their changes are saved.
   server->Shutdown(flags.grace);

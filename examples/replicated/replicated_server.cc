@@ -3,6 +3,7 @@
 //   replicated_server [--listen HOST:PORT] [--name NAME] [--initial V]
 //                     [--threads N | --inline] [--drop-every N] [--ping-interval-ms N]
 //                     [--get-delay-ms N] [--grpc]
+//                     [--naming REF --group NAME [--lease-ttl SECONDS]]
 //
 // The replica is object "counter" of persistent adapter "replicated": every
 // replica has the same adapter name and id and no instance tag, so one
@@ -27,6 +28,13 @@
 //                   without calls in flight (ObjectServerOptions; gRPC's
 //                   default is every 5 minutes at most), for clients that
 //                   detect a hung replica by keepalive
+//   --naming REF --group NAME  join the replica group NAME in the naming
+//                   service REF (what korb-naming prints) as one member, held
+//                   by a lease of --lease-ttl seconds (default 5) that this
+//                   server keeps alive: clients calling
+//                   korbname://<naming endpoints>/NAME?type=replicated.Counter
+//                   see every live replica; a clean shutdown leaves the
+//                   group, a crash lets the lease expire
 //   --grpc          serve the same proto as a plain gRPC callback service
 //                   instead (no Korb: for bench/failover_bench's baseline);
 //                   prints "grpc://HOST:PORT"
@@ -46,7 +54,9 @@
 #include "absl/strings/numbers.h"
 #include "adapter/object_server.h"
 #include "adapter/termination_signals.h"
+#include "client/client.h"
 #include "common/status_macros.h"
+#include "servants/naming/registration.h"
 #include "replicated/counter.grpc.pb.h"
 #include "replicated/counter_servant.h"
 
@@ -61,13 +71,16 @@ struct Flags {
   int ping_interval_ms = 0;  // 0: the server's default
   int get_delay_ms = 0;
   bool grpc = false;
+  std::string naming;  // with group: register there
+  std::string group;
+  int lease_ttl = 5;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   const auto usage = absl::InvalidArgumentError(
       "usage: replicated_server [--listen HOST:PORT] [--name NAME] [--initial V] "
       "[--threads N | --inline] [--drop-every N] [--ping-interval-ms N] [--get-delay-ms N] "
-      "[--grpc]");
+      "[--grpc] [--naming REF --group NAME [--lease-ttl SECONDS]]");
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -92,10 +105,17 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       flags.threads = 0;
     } else if (arg == "--grpc") {
       flags.grpc = true;
+    } else if (arg == "--naming" && has_value) {
+      flags.naming = argv[++i];
+    } else if (arg == "--group" && has_value) {
+      flags.group = argv[++i];
+    } else if (arg == "--lease-ttl" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &flags.lease_ttl) || flags.lease_ttl <= 0) return usage;
     } else {
       return usage;
     }
   }
+  if (flags.naming.empty() != flags.group.empty()) return usage;
   return flags;
 }
 
@@ -205,8 +225,21 @@ absl::Status Serve(const Flags& flags) {
         });
   }
   RETURN_IF_ERROR(adapter->Resume());  // adapters hold calls until ready
+  // Joins the replica group in the background (never holding up the start).
+  korb::Client client;
+  std::unique_ptr<korb::naming::Registration> registration;
+  if (!flags.naming.empty()) {
+    ASSIGN_OR_RETURN(korb::Ref naming, korb::Ref::Parse(flags.naming));
+    korb::naming::RegistrationOptions registration_options;
+    registration_options.ttl_seconds = flags.lease_ttl;
+    ASSIGN_OR_RETURN(registration, korb::naming::Registration::Start(
+                                       client, naming, {{.name = flags.group, .ref = ref}},
+                                       registration_options));
+  }
   std::cout << ref << std::endl;
   ReportSignal(signals.Wait());
+  // Leave the group first, so that clients stop choosing this replica.
+  if (registration != nullptr) registration->Stop();
   server->Shutdown();
   return absl::OkStatus();
 }

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -476,6 +477,209 @@ TEST(Ref, DefaultIsInvalid) {
   EXPECT_FALSE(MakeRef("1", "a", "", {{"h", 0}}).IsValid());
 }
 
+// --- Indirect references (korbname://) --------------------------------------
+
+TEST(IndirectRef, ParsesTheDocumentedExample) {
+  // The naming service's endpoints, the name, the type.
+  absl::StatusOr<Ref> ref =
+      Ref::Parse("korbname://host1:2809,[::1]:2810/bank/accounts/main?type=bank.Account");
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_TRUE(ref->is_indirect());
+  EXPECT_EQ(ref->name(), "bank/accounts/main");
+  EXPECT_EQ(ref->type(), "bank.Account");
+  EXPECT_EQ(ref->endpoints(), (std::vector<HostPort>{{"host1", 2809}, {"::1", 2810}}));
+  EXPECT_EQ(ref->adapter(), "");
+  EXPECT_EQ(ref->id(), "");
+  EXPECT_EQ(*ref, Ref::Indirect("bank.Account", {{"host1", 2809}, {"::1", 2810}},
+                                "bank/accounts/main"));
+  EXPECT_FALSE(MakeRef("1").is_indirect());
+}
+
+TEST(IndirectRef, RoundTripsNamesEndpointsAndTypes) {
+  // Parse(ToString(r)) == r for names at the limits, with and without type.
+  const std::string longest_component(kMaxNameComponentBytes, 'c');
+  std::string longest_name = longest_component;
+  while (longest_name.size() + 1 + kMaxNameComponentBytes <= kMaxNameBytes) {
+    longest_name += "/" + longest_component;
+  }
+  longest_name += "/" + std::string(kMaxNameBytes - longest_name.size() - 1, 'd');
+  ASSERT_EQ(longest_name.size(), kMaxNameBytes);
+  for (const std::string& name :
+       {std::string("bank"), std::string("a/b/c"), std::string("A-Z_a.z~09"), std::string("..."),
+        std::string(".x/..y/~"), longest_component, longest_name}) {
+    for (const std::string& type : {std::string(""), std::string("bank.Account")}) {
+      const Ref ref = Ref::Indirect(type, {{"h", 1}, {"::1", 65535}, {"10.0.0.1", 80}}, name);
+      SCOPED_TRACE(ref.ToString());
+      ExpectStringRoundTrip(ref);
+      EXPECT_EQ(ref.ToString(), absl::StrCat("korbname://h:1,[::1]:65535,10.0.0.1:80/", name,
+                                             type.empty() ? "" : "?type=", type));
+    }
+  }
+}
+
+TEST(IndirectRef, ParseOfToStringIsIdentityForRandomNames) {
+  // Property: random valid names (1-8 components of random unreserved
+  // characters) round-trip through the string and the proto (fixed seed).
+  static constexpr char kUnreserved[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+  std::mt19937 rng(9);
+  for (int i = 0; i < 2000; ++i) {
+    std::string name;
+    for (size_t n = 1 + rng() % 8; n > 0; --n) {
+      std::string component(1 + rng() % 20, 'x');
+      for (char& c : component) c = kUnreserved[rng() % (sizeof(kUnreserved) - 1)];
+      if (component == "." || component == "..") component += "x";
+      if (!name.empty()) name += "/";
+      name += component;
+    }
+    const Ref ref = Ref::Indirect("pkg.S", {{"h", static_cast<uint16_t>(1 + rng() % 65535)}}, name);
+    SCOPED_TRACE(ref.ToString());
+    ExpectStringRoundTrip(ref);
+    EXPECT_EQ(*Ref::FromProto(ref.ToProto()), ref);
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+TEST(IndirectRef, ParseAcceptsAnUpperCaseScheme) {
+  // Scheme names are case-insensitive; the canonical form is lower case.
+  absl::StatusOr<Ref> ref = Ref::Parse("KorbName://h:1/bank");
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_EQ(ref->ToString(), "korbname://h:1/bank");
+}
+
+TEST(IndirectRef, RejectsMalformedStrings) {
+  // Each malformed indirect reference is INVALID_ARGUMENT naming the bad part
+  // and quoting the input.
+  struct Case {
+    std::string input;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"korbname:/h:1/bank", "scheme"},
+      {"korbnam://h:1/bank", "scheme"},
+      {"korbname://", "missing endpoints (expected korbname://host:port/<name>)"},
+      {"korbname:///bank", "missing endpoints"},
+      {"korbname://h/bank", "missing port"},
+      {"korbname://h:0/bank", "out of range"},
+      {"korbname://h:1,/bank", "empty endpoint"},
+      {"korbname://::1:1/bank", "IPv6 host must be bracketed"},
+      {"korbname://h:1", "missing name"},
+      {"korbname://h:1?type=a.B", "missing name"},
+      {"korbname://h:1/", "empty name"},
+      {"korbname://h:1/?type=a.B", "empty name"},
+      {"korbname://h:1//bank", "empty component"},
+      {"korbname://h:1/bank/", "empty component"},
+      {"korbname://h:1/bank//x", "empty component"},
+      {"korbname://h:1/./bank", "component \".\" is not allowed"},
+      {"korbname://h:1/bank/..", "component \"..\" is not allowed"},
+      {"korbname://h:1/ba nk", "contains \" \""},
+      {"korbname://h:1/ba%6Ek", "contains \"%\""},
+      {"korbname://h:1/b:a", "contains \":\""},
+      {"korbname://h:1/b@a", "contains \"@\""},
+      {"korbname://h:1/caf\xC3\xA9", "contains \"\\xc3\""},
+      {std::string("korbname://h:1/a\0b", 18), "contains \"\\x00\""},
+      {"korbname://h:1/" + std::string(kMaxNameComponentBytes + 1, 'c'), "is 65 bytes, more than 64"},
+      {"korbname://h:1/" + std::string(200, 'a') + "/" + std::string(60, 'b'),
+       "is 261 bytes, more than 256"},
+      {"korbname://h:1/bank#frag", "fragment \"#frag\" is not allowed"},
+      {"korbname://h:1/bank?", "empty query"},
+      {"korbname://h:1/bank?type=", "empty type"},
+      {"korbname://h:1/bank?kind=a.B", "unknown query parameter \"kind\""},
+      {"korbname://h:1/bank?type=a.B&type=a.B", "duplicate query parameter"},
+      {"korbname://h:1/bank?type=a..B", "not a dotted identifier"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(absl::CHexEscape(c.input));
+    absl::StatusOr<Ref> ref = Ref::Parse(c.input);
+    EXPECT_THAT(ref, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)));
+    EXPECT_THAT(ref.status().message(), HasSubstr("\"" + absl::CHexEscape(c.input).substr(0, 200)));
+  }
+}
+
+TEST(IndirectRef, ParseNeverCrashesAndAcceptedInputRoundTrips) {
+  // Fuzz: mutations of a valid indirect reference fail cleanly or parse to a
+  // valid reference (of either form) that round-trips (fixed seed).
+  const std::string seed_uri = "korbname://h:1,[::1]:65535/bank/acc.t/~m?type=a.B";
+  static constexpr char kAlphabet[] = "korbname:/[]?#=&,.%0aF9:@! \x00\xff";
+  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    std::string uri = seed_uri;
+    for (int edits = 1 + rng() % 4; edits > 0; --edits) {
+      const size_t pos = rng() % (uri.size() + 1);
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0:
+          uri.insert(pos, 1, c);
+          break;
+        case 1:
+          if (pos < uri.size()) uri.erase(pos, 1);
+          break;
+        default:
+          if (pos < uri.size()) uri[pos] = c;
+          break;
+      }
+    }
+    absl::StatusOr<Ref> ref = Ref::Parse(uri);
+    if (!ref.ok()) {
+      ASSERT_EQ(ref.status().code(), absl::StatusCode::kInvalidArgument) << absl::CHexEscape(uri);
+      continue;
+    }
+    SCOPED_TRACE(absl::CHexEscape(uri));
+    ExpectStringRoundTrip(*ref);
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+TEST(IndirectRef, ProtoCarriesTheNameInItsOwnField) {
+  // korb.ObjectRef.name (field 5) holds the name; adapter and id stay empty.
+  const Ref ref = Ref::Indirect("bank.Bank", {{"h", 2809}}, "bank");
+  korb::ObjectRef proto = ref.ToProto();
+  EXPECT_EQ(proto.name(), "bank");
+  EXPECT_EQ(proto.adapter(), "");
+  EXPECT_EQ(proto.id(), "");
+  korb::ObjectRef reparsed;
+  ASSERT_TRUE(reparsed.ParseFromString(proto.SerializeAsString()));
+  EXPECT_EQ(*Ref::FromProto(reparsed), ref);
+  // A direct reference leaves the field empty, so its encoding is unchanged.
+  EXPECT_EQ(MakeRef("1").ToProto().name(), "");
+}
+
+TEST(IndirectRef, ValidateRejectsMixedAndMalformedForms) {
+  // A name with an adapter or id, or a bad name, is invalid (from the proto too).
+  korb::ObjectRef mixed = MakeRef("1").ToProto();
+  mixed.set_name("bank");
+  EXPECT_THAT(Ref::FromProto(mixed), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              HasSubstr("has no adapter or object id")));
+  korb::ObjectRef bad_name = Ref::Indirect("", {{"h", 1}}, "bank").ToProto();
+  bad_name.set_name("bank/../x");
+  EXPECT_THAT(Ref::FromProto(bad_name),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"..\" is not allowed")));
+  EXPECT_THAT(Ref::Indirect("", {}, "bank").Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no endpoints")));
+  EXPECT_THAT(Ref::Indirect("a b", {{"h", 1}}, "bank").Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a dotted identifier")));
+  EXPECT_TRUE(Ref::Indirect("", {{"h", 1}}, "bank").IsValid());
+}
+
+TEST(ValidateName, AcceptsTheNamingRulesAndNamesWhatIsWrong) {
+  // naming.proto's rules, each violation with its own message.
+  EXPECT_THAT(ValidateName("bank/accounts/main"), IsOk());
+  EXPECT_THAT(ValidateName(std::string(kMaxNameComponentBytes, 'x')), IsOk());
+  EXPECT_THAT(ValidateName(""), StatusIs(absl::StatusCode::kInvalidArgument, "empty name"));
+  EXPECT_THAT(ValidateName("/a"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("empty component")));
+  EXPECT_THAT(ValidateName("a/./b"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              HasSubstr("component \".\"")));
+  EXPECT_THAT(ValidateName("a+b"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            HasSubstr("contains \"+\"")));
+  EXPECT_THAT(ValidateName(std::string(kMaxNameBytes + 1, 'a')),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than 256")));
+  // A hostile, huge name is quoted only in part.
+  absl::Status huge = ValidateName(std::string(100000, 'a'));
+  EXPECT_LT(huge.message().size(), 400u);
+}
+
 // --- Ref: value semantics ---------------------------------------------------
 
 TEST(Ref, EqualityComparesEveryField) {
@@ -506,6 +710,9 @@ TEST(Ref, HashIsConsistentWithEquality) {
       MakeRef("1", "bank", "bank.Account", {{"127.0.0.1", 7001}}),
       MakeRef("1", "bank", "bank.Account", {{"127.0.0.1", 7000}, {"h", 1}}),
       MakeRef("1", "bank", "bank.Account", {{"h", 1}, {"127.0.0.1", 7000}}),
+      Ref::Indirect("bank.Account", {{"127.0.0.1", 7000}}, "bank"),
+      Ref::Indirect("bank.Account", {{"127.0.0.1", 7000}}, "bank/1"),
+      Ref::Indirect("", {{"127.0.0.1", 7000}}, "bank"),
   }));
   EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly({
       HostPort{},

@@ -141,30 +141,40 @@ absl::StatusOr<std::string> ParseTypeQuery(absl::string_view query) {
 
 absl::Status ValidateName(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("empty name");
+  // Names come from clients and appear in error messages: quote a bounded,
+  // escaped prefix of them, and no component separately.
+  constexpr size_t kShown = 80;
+  const std::string quoted =
+      absl::StrCat("name \"", absl::CHexEscape(name.substr(0, kShown)),
+                   name.size() > kShown ? "\"..." : "\"");
   if (name.size() > kMaxNameBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("name ", Quote(name), " is ", name.size(),
-                                                   " bytes, more than ", kMaxNameBytes));
+    return absl::InvalidArgumentError(absl::StrCat(quoted, " is ", name.size(),
+                                                   " bytes long; at most ", kMaxNameBytes,
+                                                   " are allowed"));
   }
+  int index = 0;
   for (absl::string_view component : absl::StrSplit(name, '/')) {
+    ++index;
     if (component.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("name ", Quote(name), " has an empty component (leading, trailing or "
-                       "doubled '/')"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          quoted, ": component ", index, " is empty (leading, trailing or doubled '/')"));
     }
     if (component.size() > kMaxNameComponentBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("name ", Quote(name), ": component ", Quote(component), " is ",
-                       component.size(), " bytes, more than ", kMaxNameComponentBytes));
+      return absl::InvalidArgumentError(absl::StrCat(quoted, ": component ", index, " is ",
+                                                     component.size(), " bytes long; at most ",
+                                                     kMaxNameComponentBytes, " are allowed"));
     }
     if (component == "." || component == "..") {
       return absl::InvalidArgumentError(
-          absl::StrCat("name ", Quote(name), ": component ", Quote(component), " is not allowed"));
+          absl::StrCat(quoted, ": component ", index, " \"", component, "\" is not allowed"));
     }
     for (char c : component) {
       if (!IsUnreserved(c)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "name ", Quote(name), " contains ", Quote(absl::string_view(&c, 1)),
-            " (name components are A-Z a-z 0-9 - . _ ~, separated by '/')"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(quoted, ": component ", index, " contains \"",
+                         absl::CHexEscape(absl::string_view(&c, 1)), "\" (",
+                         PercentEncode(absl::string_view(&c, 1)),
+                         "); components are made of A-Z a-z 0-9 - . _ ~, separated by '/'"));
       }
     }
   }

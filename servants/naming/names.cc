@@ -14,11 +14,6 @@
 namespace korb::naming {
 namespace {
 
-bool IsUnreserved(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
 // Names appear in error messages: print at most a bounded, escaped prefix of
 // hostile input.
 std::string Quote(absl::string_view s) {
@@ -44,37 +39,10 @@ absl::Status Unavailable(absl::string_view message) {
 }
 
 absl::Status ValidateName(absl::string_view name) {
-  if (name.empty()) return BadRequest("name is empty");
-  if (name.size() > kMaxNameBytes) {
-    return BadRequest(absl::StrCat("name ", Quote(name), " is ", name.size(),
-                                   " bytes long; at most ", kMaxNameBytes, " are allowed"));
-  }
-  int index = 0;
-  for (absl::string_view component : absl::StrSplit(name, '/')) {
-    ++index;
-    if (component.empty()) {
-      return BadRequest(absl::StrCat("name ", Quote(name), ": component ", index,
-                                     " is empty (leading, trailing or doubled '/')"));
-    }
-    if (component.size() > kMaxComponentBytes) {
-      return BadRequest(absl::StrCat("name ", Quote(name), ": component ", index, " is ",
-                                     component.size(), " bytes long; at most ",
-                                     kMaxComponentBytes, " are allowed"));
-    }
-    if (component == "." || component == "..") {
-      return BadRequest(absl::StrCat("name ", Quote(name), ": component ", index, " is \"",
-                                     component, "\", which is not allowed"));
-    }
-    for (char c : component) {
-      if (!IsUnreserved(c)) {
-        return BadRequest(absl::StrCat(
-            "name ", Quote(name), ": component ", index, " has character ",
-            PercentEncode(absl::string_view(&c, 1)),
-            "; components are made of A-Z a-z 0-9 - . _ ~"));
-      }
-    }
-  }
-  return absl::OkStatus();
+  // One set of rules for names, shared with korbname:// references.
+  absl::Status status = korb::ValidateName(name);
+  if (status.ok()) return status;
+  return BadRequest(status.message());
 }
 
 absl::Status ValidatePrefix(absl::string_view prefix) {
@@ -107,6 +75,12 @@ absl::Status ValidateRef(const korb::ObjectRef& ref) {
   }
   absl::StatusOr<Ref> parsed = Ref::FromProto(ref);
   if (!parsed.ok()) return BadRequest(absl::StrCat("reference: ", parsed.status().message()));
+  if (parsed->is_indirect()) {
+    // Names resolve in one step: a name bound to a name would send clients
+    // on a second lookup (or round a cycle).
+    return BadRequest(absl::StrCat("reference ", parsed->ToString().substr(0, 256),
+                                   " names an object by name; bind a korb:// reference"));
+  }
   if (parsed->endpoints().size() > kMaxRefEndpoints) {
     return BadRequest(absl::StrCat("reference has ", parsed->endpoints().size(),
                                    " endpoints; at most ", kMaxRefEndpoints, " are allowed"));

@@ -23,13 +23,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/ref.h"
 #include "korb/naming.pb.h"
 
 namespace korb::naming {
 
 // Limits of naming.proto.
-inline constexpr size_t kMaxNameBytes = 256;
-inline constexpr size_t kMaxComponentBytes = 64;
 inline constexpr size_t kMaxMemberIdBytes = 128;
 inline constexpr int kMaxTtlSeconds = 3600;
 inline constexpr int kDefaultPageSize = 100;
@@ -42,14 +41,15 @@ inline constexpr int kMaxWaitMs = 60000;
 inline constexpr size_t kMaxRefBytes = 2048;
 inline constexpr size_t kMaxRefEndpoints = 32;
 
-// A name: 1 to 256 bytes of '/'-separated components, each 1 to 64 bytes of
-// RFC 3986 unreserved characters and neither "." nor "..".
+// A name, by korb::ValidateName's rules (common/ref.h: 1 to kMaxNameBytes
+// bytes of '/'-separated components, each 1 to kMaxNameComponentBytes of
+// RFC 3986 unreserved characters and neither "." nor ".."), as bad-request.
 absl::Status ValidateName(absl::string_view name);
 // A whole-component prefix: "" or a valid name.
 absl::Status ValidatePrefix(absl::string_view prefix);
 // A member id of a Join/Leave: 1 to 128 bytes of printable ASCII (0x21-0x7E).
 absl::Status ValidateMemberId(absl::string_view member_id);
-// A reference to bind: valid (common/ref.h), at most kMaxRefEndpoints
+// A reference to bind: valid and direct (common/ref.h), at most kMaxRefEndpoints
 // endpoints and kMaxRefBytes bytes in wire form.
 absl::Status ValidateRef(const korb::ObjectRef& ref);
 // A lease TTL of a request: 0 (the server's default) or 1 to 3600.

@@ -567,20 +567,20 @@ TEST(IndirectRef, RejectsMalformedStrings) {
       {"korbname://h:1?type=a.B", "missing name"},
       {"korbname://h:1/", "empty name"},
       {"korbname://h:1/?type=a.B", "empty name"},
-      {"korbname://h:1//bank", "empty component"},
-      {"korbname://h:1/bank/", "empty component"},
-      {"korbname://h:1/bank//x", "empty component"},
-      {"korbname://h:1/./bank", "component \".\" is not allowed"},
-      {"korbname://h:1/bank/..", "component \"..\" is not allowed"},
+      {"korbname://h:1//bank", "component 1 is empty"},
+      {"korbname://h:1/bank/", "component 2 is empty"},
+      {"korbname://h:1/bank//x", "component 2 is empty"},
+      {"korbname://h:1/./bank", "component 1 \".\" is not allowed"},
+      {"korbname://h:1/bank/..", "component 2 \"..\" is not allowed"},
       {"korbname://h:1/ba nk", "contains \" \""},
       {"korbname://h:1/ba%6Ek", "contains \"%\""},
       {"korbname://h:1/b:a", "contains \":\""},
       {"korbname://h:1/b@a", "contains \"@\""},
       {"korbname://h:1/caf\xC3\xA9", "contains \"\\xc3\""},
       {std::string("korbname://h:1/a\0b", 18), "contains \"\\x00\""},
-      {"korbname://h:1/" + std::string(kMaxNameComponentBytes + 1, 'c'), "is 65 bytes, more than 64"},
+      {"korbname://h:1/" + std::string(kMaxNameComponentBytes + 1, 'c'), "is 65 bytes long; at most 64 are allowed"},
       {"korbname://h:1/" + std::string(200, 'a') + "/" + std::string(60, 'b'),
-       "is 261 bytes, more than 256"},
+       "is 261 bytes long; at most 256 are allowed"},
       {"korbname://h:1/bank#frag", "fragment \"#frag\" is not allowed"},
       {"korbname://h:1/bank?", "empty query"},
       {"korbname://h:1/bank?type=", "empty type"},
@@ -668,13 +668,13 @@ TEST(ValidateName, AcceptsTheNamingRulesAndNamesWhatIsWrong) {
   EXPECT_THAT(ValidateName(std::string(kMaxNameComponentBytes, 'x')), IsOk());
   EXPECT_THAT(ValidateName(""), StatusIs(absl::StatusCode::kInvalidArgument, "empty name"));
   EXPECT_THAT(ValidateName("/a"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                           HasSubstr("empty component")));
+                                           HasSubstr("component 1 is empty")));
   EXPECT_THAT(ValidateName("a/./b"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("component \".\"")));
+                                              HasSubstr("component 2 \".\" is not allowed")));
   EXPECT_THAT(ValidateName("a+b"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                            HasSubstr("contains \"+\"")));
+                                            HasSubstr("contains \"+\" (%2B)")));
   EXPECT_THAT(ValidateName(std::string(kMaxNameBytes + 1, 'a')),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than 256")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 256")));
   // A hostile, huge name is quoted only in part.
   absl::Status huge = ValidateName(std::string(100000, 'a'));
   EXPECT_LT(huge.message().size(), 400u);

@@ -99,6 +99,12 @@ TEST(Names, ReferencesMustBeValidAndBounded) {
   EXPECT_THAT(ValidateRef(huge), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bytes")));
 }
 
+TEST(Names, IndirectReferencesAreNotBound) {
+  // A name bound to another name would make resolution a chain (or a cycle).
+  EXPECT_THAT(ValidateRef(RefTo("korbname://127.0.0.1:7000/bank/accounts?type=bank.Account")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("by name")));
+}
+
 TEST(Names, TtlIsDefaultOrWithinAnHour) {
   EXPECT_THAT(ValidateTtl(0), IsOk());
   EXPECT_THAT(ValidateTtl(3600), IsOk());

@@ -149,6 +149,8 @@ class NamingEndToEnd : public ::testing::Test {
   }
 
   void KeepsCallingAcrossRestart(const std::function<void()>& restart);
+  // The replica-group scenario below, on the korb-naming started already.
+  void ReplicaGroupChangesUnderLoad();
 
   // How many endpoints `client`'s resolution of `ref` has.
   static size_t Members(const Client& client, const Ref& ref) {
@@ -163,9 +165,22 @@ class NamingEndToEnd : public ::testing::Test {
 
 // Three replicas behind one name under a read load through an indirect
 // reference: r0 leaves cleanly, r3 joins, r1 is killed. No call fails; r3
-// serves calls; the resolution ends with r2 and r3.
+// serves calls; the resolution ends with r2 and r3. With korb-naming in
+// memory, and on a real etcd.
 TEST_F(NamingEndToEnd, ReplicaGroupChangesUnderLoadLoseNoCall) {
   StartNaming();
+  ReplicaGroupChangesUnderLoad();
+}
+
+TEST_F(NamingEndToEnd, ReplicaGroupChangesOnEtcdUnderLoadLoseNoCall) {
+  if (!EtcdProcess::Binary().has_value()) GTEST_SKIP() << "etcd is not installed";
+  absl::StatusOr<EtcdProcess> etcd = EtcdProcess::Start();
+  ASSERT_THAT(etcd, IsOk());
+  StartNaming({"--etcd", etcd->endpoint()});
+  ReplicaGroupChangesUnderLoad();
+}
+
+void NamingEndToEnd::ReplicaGroupChangesUnderLoad() {
   for (int i = 0; i < 3; ++i) StartReplica(absl::StrCat("r", i));
   Client client(Options());
   replicated::CounterStub counter(client, Name(kGroup));

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bank/bank.korb.h"
 #include "client/client.h"
@@ -242,6 +243,83 @@ bool AwaitAcknowledged(Ledger& ledger, int64_t target, absl::Duration timeout) {
   return false;
 }
 
+// A server started with `argv` (on a free port first, then again on the same
+// port), `accounts` accounts opened on it, `threads` clients depositing into
+// them, and the server killed with SIGKILL and restarted `restarts` times,
+// each time after `deposits_per_phase` more acknowledged deposits. Returns
+// the last server, still running, and the accounts, with `ledger` filled in,
+// once the clients have stopped; a failure of the test (and no accounts) if
+// the run did not get that far.
+struct RestartPlan {
+  std::vector<std::string> argv;
+  int accounts = 0;
+  int threads = 0;
+  int restarts = 0;
+  int64_t deposits_per_phase = 0;
+};
+
+struct RestartRun {
+  std::optional<Server> server;
+  std::vector<ObjectRef> accounts;
+};
+
+RestartRun DepositAcrossRestarts(RestartPlan plan, Ledger& ledger) {
+  std::vector<ObjectRef> accounts;
+  std::vector<std::string> first_argv = plan.argv;
+  first_argv.insert(first_argv.end(), {"--listen", "127.0.0.1:0"});
+  absl::StatusOr<Server> server = StartServer(first_argv);
+  EXPECT_THAT(server, IsOk());
+  if (!server.ok()) return {};
+  const std::string address = server->address;
+  plan.argv.insert(plan.argv.end(), {"--listen", address});
+  {
+    Client client;
+    for (int i = 0; i < plan.accounts; ++i) {
+      absl::StatusOr<ObjectRef> opened =
+          OpenAccount(client, server->bank_ref, absl::StrCat("owner-", i));
+      EXPECT_THAT(opened, IsOk());
+      if (!opened.ok()) return {};
+      accounts.push_back(*opened);
+    }
+  }
+  {
+    MutexLock lock(&ledger.mu);
+    ledger.acknowledged.assign(plan.accounts, 0);
+    ledger.unknown.assign(plan.accounts, 0);
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < plan.threads; ++t) {
+    threads.emplace_back([&, t] { DepositLoop(t, accounts, stop, ledger); });
+  }
+  const bool completed = [&] {
+    for (int phase = 1; phase <= plan.restarts + 1; ++phase) {
+      if (!AwaitAcknowledged(ledger, phase * plan.deposits_per_phase, absl::Seconds(120))) {
+        MutexLock lock(&ledger.mu);
+        ADD_FAILURE() << "clients did not reach " << phase * plan.deposits_per_phase
+                      << " acknowledged deposits within 120 s; non-transient errors: ["
+                      << absl::StrJoin(ledger.errors, "; ") << "]";
+        return false;
+      }
+      if (phase > plan.restarts) return true;
+      server->process->Kill(SIGKILL);
+      absl::StatusOr<Server> restarted = StartServer(plan.argv);
+      if (!restarted.ok()) {
+        ADD_FAILURE() << "could not restart " << plan.argv.front() << " on " << address << ": "
+                      << restarted.status();
+        return false;
+      }
+      server = *std::move(restarted);
+    }
+    return true;
+  }();
+  // The clients use `accounts`: they stop before it is returned.
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  if (!completed) return {};
+  return {*std::move(server), std::move(accounts)};
+}
+
 // Four client threads deposit into 20 accounts (at most 8 in memory, so
 // accounts are evicted and reincarnated from SQLite all along) while
 // bank_server is killed with SIGKILL three times and restarted on the same
@@ -254,61 +332,18 @@ TEST(BankCrashEndToEnd, SigkillMidRunLosesNoAcknowledgedDepositAndAppliesNoneTwi
   constexpr int64_t kDepositsPerPhase = 150;
   const std::string dir = MakeTempDir();
   ASSERT_FALSE(dir.empty());
-  // synchronous=normal: a commit survives SIGKILL (not a power loss).
-  std::vector<std::string> argv = {KORB_BANK_SERVER, "--db",      dir + "/bank.db",
-                                   "--sync",         "normal",    "--max-active",
-                                   "8",              "--threads", "4"};
-  std::vector<std::string> first_argv = argv;
-  first_argv.insert(first_argv.end(), {"--listen", "127.0.0.1:0"});
-  absl::StatusOr<Server> server = StartServer(first_argv);
-  ASSERT_THAT(server, IsOk());
-  const std::string address = server->address;
-  argv.insert(argv.end(), {"--listen", address});
-
-  std::vector<ObjectRef> accounts;
-  {
-    Client client;
-    for (int i = 0; i < kAccounts; ++i) {
-      absl::StatusOr<ObjectRef> opened =
-          OpenAccount(client, server->bank_ref, absl::StrCat("owner-", i));
-      ASSERT_THAT(opened, IsOk());
-      accounts.push_back(*opened);
-    }
-  }
-
   Ledger ledger;
-  {
-    MutexLock lock(&ledger.mu);
-    ledger.acknowledged.assign(kAccounts, 0);
-    ledger.unknown.assign(kAccounts, 0);
-  }
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { DepositLoop(t, accounts, stop, ledger); });
-  }
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (std::thread& thread : threads) thread.join();
-    }
-  } joiner{stop, threads};
-
-  for (int kill = 1; kill <= kKills + 1; ++kill) {
-    ASSERT_TRUE(AwaitAcknowledged(ledger, kill * kDepositsPerPhase, absl::Seconds(120)))
-        << "clients did not reach " << kill * kDepositsPerPhase
-        << " acknowledged deposits within 120 s (or a client saw a non-transient error)";
-    if (kill > kKills) break;
-    server->process->Kill(SIGKILL);
-    absl::StatusOr<Server> restarted = StartServer(argv);
-    ASSERT_THAT(restarted, IsOk()) << "could not restart bank_server on " << address;
-    server = *std::move(restarted);
-  }
-  stop = true;
-  for (std::thread& thread : threads) thread.join();
-  threads.clear();
+  // synchronous=normal: a commit survives SIGKILL (not a power loss).
+  const RestartRun run = DepositAcrossRestarts(
+      {.argv = {KORB_BANK_SERVER, "--db", dir + "/bank.db", "--sync", "normal", "--max-active",
+                "8", "--threads", "4"},
+       .accounts = kAccounts,
+       .threads = kThreads,
+       .restarts = kKills,
+       .deposits_per_phase = kDepositsPerPhase},
+      ledger);
+  ASSERT_EQ(run.accounts.size(), static_cast<size_t>(kAccounts));
+  const std::vector<ObjectRef>& accounts = run.accounts;
 
   MutexLock lock(&ledger.mu);
   ASSERT_THAT(ledger.errors, ::testing::IsEmpty());
@@ -346,55 +381,15 @@ TEST(BankCrashEndToEnd, SlowRestartsUnderLoadNeverDenyExistingAccounts) {
   constexpr int64_t kDepositsPerPhase = 60;
   const std::string dir = MakeTempDir();
   ASSERT_FALSE(dir.empty());
-  std::vector<std::string> argv = {KORB_BANK_CRASH_SERVER, "--db", dir + "/bank.db",
-                                   "--setup-delay-ms", "500"};
-  std::vector<std::string> first_argv = argv;
-  first_argv.insert(first_argv.end(), {"--listen", "127.0.0.1:0"});
-  absl::StatusOr<Server> server = StartServer(first_argv);
-  ASSERT_THAT(server, IsOk());
-  argv.insert(argv.end(), {"--listen", server->address});
-  std::vector<ObjectRef> accounts;
-  {
-    Client client;
-    for (int i = 0; i < kAccounts; ++i) {
-      absl::StatusOr<ObjectRef> opened =
-          OpenAccount(client, server->bank_ref, absl::StrCat("owner-", i));
-      ASSERT_THAT(opened, IsOk());
-      accounts.push_back(*opened);
-    }
-  }
   Ledger ledger;
-  {
-    MutexLock lock(&ledger.mu);
-    ledger.acknowledged.assign(kAccounts, 0);
-    ledger.unknown.assign(kAccounts, 0);
-  }
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { DepositLoop(t, accounts, stop, ledger); });
-  }
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (std::thread& thread : threads) thread.join();
-    }
-  } joiner{stop, threads};
-  for (int restart = 1; restart <= kRestarts + 1; ++restart) {
-    ASSERT_TRUE(AwaitAcknowledged(ledger, restart * kDepositsPerPhase, absl::Seconds(120)))
-        << "clients did not reach " << restart * kDepositsPerPhase
-        << " acknowledged deposits within 120 s (or a client saw a non-transient error)";
-    if (restart > kRestarts) break;
-    server->process->Kill(SIGKILL);
-    absl::StatusOr<Server> restarted = StartServer(argv);
-    ASSERT_THAT(restarted, IsOk()) << "could not restart bank_crash_server";
-    server = *std::move(restarted);
-  }
-  stop = true;
-  for (std::thread& thread : threads) thread.join();
-  threads.clear();
+  const RestartRun run = DepositAcrossRestarts(
+      {.argv = {KORB_BANK_CRASH_SERVER, "--db", dir + "/bank.db", "--setup-delay-ms", "500"},
+       .accounts = kAccounts,
+       .threads = kThreads,
+       .restarts = kRestarts,
+       .deposits_per_phase = kDepositsPerPhase},
+      ledger);
+  ASSERT_EQ(run.accounts.size(), static_cast<size_t>(kAccounts));
   MutexLock lock(&ledger.mu);
   EXPECT_THAT(ledger.errors, ::testing::IsEmpty())
       << "a client was refused permanently (e.g. object-not-exist) during a restart";

@@ -378,13 +378,12 @@ TEST(Ref, ErrorMessagesCutVeryLongInput) {
   EXPECT_LT(ref.status().message().size(), 2000u);
 }
 
-TEST(Ref, ParseNeverCrashesAndAcceptedInputRoundTrips) {
-  // Fuzz: mutations of a valid reference either fail cleanly or parse to a
-  // reference that is valid and round-trips (fixed seed).
-  const std::string seed_uri = "korb://h:1,[::1]:65535/ad%2Fap/i%00d?type=a.B";
-  static constexpr char kAlphabet[] = "korb:/[]?#=&,.%0aF9:@! \x00\xff";
-  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);  // Keeps the NUL.
-  std::mt19937 rng(7);
+// Fuzz: 20000 mutations (1 to 4 inserted, erased or replaced characters of
+// `alphabet`, fixed `seed`) of `seed_uri` either fail cleanly or parse to a
+// reference that is valid and round-trips.
+void MutationsFailCleanlyOrRoundTrip(const std::string& seed_uri, const std::string& alphabet,
+                                     unsigned seed) {
+  std::mt19937 rng(seed);
   for (int i = 0; i < 20000; ++i) {
     std::string uri = seed_uri;
     for (int edits = 1 + rng() % 4; edits > 0; --edits) {
@@ -411,6 +410,14 @@ TEST(Ref, ParseNeverCrashesAndAcceptedInputRoundTrips) {
     ExpectStringRoundTrip(*ref);
     if (::testing::Test::HasFailure()) break;
   }
+}
+
+TEST(Ref, ParseNeverCrashesAndAcceptedInputRoundTrips) {
+  // Mutations of a valid reference (fixed seed).
+  static constexpr char kAlphabet[] = "korb:/[]?#=&,.%0aF9:@! \x00\xff";
+  MutationsFailCleanlyOrRoundTrip("korb://h:1,[::1]:65535/ad%2Fap/i%00d?type=a.B",
+                                  std::string(kAlphabet, sizeof(kAlphabet) - 1),  // keeps NUL
+                                  7);
 }
 
 // --- Ref: proto form and validation -----------------------------------------
@@ -597,38 +604,11 @@ TEST(IndirectRef, RejectsMalformedStrings) {
 }
 
 TEST(IndirectRef, ParseNeverCrashesAndAcceptedInputRoundTrips) {
-  // Fuzz: mutations of a valid indirect reference fail cleanly or parse to a
-  // valid reference (of either form) that round-trips (fixed seed).
-  const std::string seed_uri = "korbname://h:1,[::1]:65535/bank/acc.t/~m?type=a.B";
+  // Mutations of a valid indirect reference parse to a valid reference of
+  // either form, or fail cleanly (fixed seed).
   static constexpr char kAlphabet[] = "korbname:/[]?#=&,.%0aF9:@! \x00\xff";
-  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);
-  std::mt19937 rng(11);
-  for (int i = 0; i < 20000; ++i) {
-    std::string uri = seed_uri;
-    for (int edits = 1 + rng() % 4; edits > 0; --edits) {
-      const size_t pos = rng() % (uri.size() + 1);
-      const char c = alphabet[rng() % alphabet.size()];
-      switch (rng() % 3) {
-        case 0:
-          uri.insert(pos, 1, c);
-          break;
-        case 1:
-          if (pos < uri.size()) uri.erase(pos, 1);
-          break;
-        default:
-          if (pos < uri.size()) uri[pos] = c;
-          break;
-      }
-    }
-    absl::StatusOr<Ref> ref = Ref::Parse(uri);
-    if (!ref.ok()) {
-      ASSERT_EQ(ref.status().code(), absl::StatusCode::kInvalidArgument) << absl::CHexEscape(uri);
-      continue;
-    }
-    SCOPED_TRACE(absl::CHexEscape(uri));
-    ExpectStringRoundTrip(*ref);
-    if (::testing::Test::HasFailure()) break;
-  }
+  MutationsFailCleanlyOrRoundTrip("korbname://h:1,[::1]:65535/bank/acc.t/~m?type=a.B",
+                                  std::string(kAlphabet, sizeof(kAlphabet) - 1), 11);
 }
 
 TEST(IndirectRef, ProtoCarriesTheNameInItsOwnField) {

@@ -13,6 +13,7 @@
 #include "adapter/object_server.h"
 #include "adapter/testing/in_memory_transport.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fixture_helpers.h"
 #include "korbtest/testing.korb.h"
 #include "tests/testing/in_memory_client.h"
 #include "tests/testing/status_matchers.h"
@@ -40,21 +41,10 @@ class InMemoryFixture : public ::testing::Test {
     return InMemoryEchoStub(client_, ref.ok() ? *ref : Ref());
   }
 
-  static korbtest::EchoRequest Text(const std::string& text) {
-    korbtest::EchoRequest request;
-    request.set_text(text);
-    return request;
-  }
+  static korbtest::EchoRequest Text(const std::string& text) { return EchoText(text); }
 
   // Waits until the adapter's policies hold `n` queued calls; false after 30 s.
-  bool AwaitQueued(size_t n) {
-    absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (adapter_->Metrics().policy.queued != n) {
-      if (absl::Now() > deadline) return false;
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return true;
-  }
+  bool AwaitQueued(size_t n) { return AwaitQueuedCalls(*adapter_, n); }
 
   // Destroyed last: joins its waiters once the server has answered all.
   InMemoryClient client_;

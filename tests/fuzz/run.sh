@@ -9,6 +9,8 @@ set -euo pipefail
 build=${1:?usage: run.sh <build-dir> <seconds>}
 seconds=${2:?usage: run.sh <build-dir> <seconds>}
 here=$(cd "$(dirname "$0")" && pwd)
+# Leaks in third-party libraries only (each entry is explained in the file).
+export LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 total=0

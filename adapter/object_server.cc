@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
@@ -205,6 +204,17 @@ ObjectAdapter* ServerImpl::FindAdapter(absl::string_view name) const {
   korb::ReaderMutexLock lock(&mu_);
   auto it = adapters_.find(name);
   return it == adapters_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> ServerImpl::AdapterNames() const {
+  std::vector<std::string> names;
+  {
+    korb::ReaderMutexLock lock(&mu_);
+    names.reserve(adapters_.size());
+    for (const auto& [name, adapter] : adapters_) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 void ServerImpl::SetDefaultObject(absl::string_view interface, AdapterImpl* adapter,

@@ -93,6 +93,9 @@ class ObjectServer {
                                                        AdapterOptions options = {}) = 0;
   // The adapter called `name`, or null.
   virtual ObjectAdapter* FindAdapter(absl::string_view name) const = 0;
+  // The names of this server's adapters, sorted (for tools: admin object,
+  // metrics exporter).
+  virtual std::vector<std::string> AdapterNames() const = 0;
 
   // The endpoints written into references (advertised host, bound port).
   virtual const std::vector<HostPort>& endpoints() const = 0;

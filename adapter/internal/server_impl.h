@@ -51,6 +51,7 @@ class ServerImpl final : public ObjectServer {
   absl::StatusOr<ObjectAdapter*> CreateAdapter(std::string name, AdapterOptions options) override
       ABSL_LOCKS_EXCLUDED(mu_);
   ObjectAdapter* FindAdapter(absl::string_view name) const override ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::string> AdapterNames() const override ABSL_LOCKS_EXCLUDED(mu_);
   const std::vector<HostPort>& endpoints() const override { return endpoints_; }
   void Shutdown(absl::Duration grace) override ABSL_LOCKS_EXCLUDED(mu_);
   void Wait() const override;

@@ -365,6 +365,15 @@ TEST(ObjectServer, AdapterNamesAreUnique) {
   EXPECT_EQ((*server)->FindAdapter("b"), nullptr);
 }
 
+TEST(ObjectServer, AdapterNamesAreListedSorted) {
+  absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
+  ASSERT_THAT(server, IsOk());
+  EXPECT_TRUE((*server)->AdapterNames().empty());
+  ASSERT_THAT((*server)->CreateAdapter("zeta"), IsOk());
+  ASSERT_THAT((*server)->CreateAdapter("alpha"), IsOk());
+  EXPECT_EQ((*server)->AdapterNames(), (std::vector<std::string>{"alpha", "zeta"}));
+}
+
 TEST(ObjectServer, BadListenAddressIsAnError) {
   ObjectServerOptions options;
   options.listen = {"no-port"};

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -178,6 +179,21 @@ TEST_F(HostileClientEndToEnd, RequestIdOfAnotherCallIsRefused) {
   ASSERT_THAT(retry, IsOk());
   EXPECT_EQ(retry->cents(), 100);
   EXPECT_EQ(account.GetBalance(Empty(), {.timeout = kCallTimeout})->cents(), 100);
+}
+
+// Issue #11: integer overflow in the examples' arithmetic is refused, never
+// wrapped.
+TEST_F(HostileClientEndToEnd, DepositThatWouldOverflowIsRefused) {
+  absl::StatusOr<Ref> ref = OpenAccount("rich");
+  ASSERT_THAT(ref, IsOk());
+  bank::AccountStub account(client_, *ref);
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  ASSERT_THAT(account.Deposit(Cents(max - 10), {.timeout = kCallTimeout}), IsOk());
+  EXPECT_THAT(account.Deposit(Cents(11), {.timeout = kCallTimeout}),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(account.GetBalance(Empty(), {.timeout = kCallTimeout})->cents(), max - 10);
+  ASSERT_THAT(account.Deposit(Cents(10), {.timeout = kCallTimeout}), IsOk());
+  EXPECT_EQ(account.GetBalance(Empty(), {.timeout = kCallTimeout})->cents(), max);
 }
 
 // Issue #11: a 7 KB korb-object came back in a 14 KB error message.

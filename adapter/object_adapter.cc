@@ -17,7 +17,7 @@ namespace korb {
 namespace {
 
 absl::Status NotActive(absl::string_view adapter, absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
+  return absl::NotFoundError(absl::StrCat("object '", Echo(id),
                                           "' is not active in adapter '", adapter, "'"));
 }
 
@@ -84,7 +84,7 @@ absl::Status AdapterImpl::InactiveError() const {
 absl::Status AdapterImpl::CheckActivatable(absl::string_view id) const {
   if (ShutDownLocked()) return InactiveError();
   if (objects_.contains(id)) {
-    return absl::AlreadyExistsError(absl::StrCat("object '", absl::CHexEscape(id),
+    return absl::AlreadyExistsError(absl::StrCat("object '", Echo(id),
                                                  "' is already active in adapter '", name_, "'"));
   }
   return absl::OkStatus();
@@ -248,7 +248,7 @@ absl::Status AdapterImpl::Forward(absl::string_view id, const Ref& location) {
 absl::Status AdapterImpl::RemoveForward(absl::string_view id) {
   MutexLock lock(&mu_);
   if (forwards_.erase(id) == 0) {
-    return absl::NotFoundError(absl::StrCat("no forward for object '", absl::CHexEscape(id),
+    return absl::NotFoundError(absl::StrCat("no forward for object '", Echo(id),
                                             "' in adapter '", name_, "'"));
   }
   return absl::OkStatus();

@@ -108,9 +108,10 @@ struct AdapterOptions {
   // Eviction of objects incarnated by the ServantActivator: after this long
   // without a call (infinite: never) ...
   absl::Duration idle_timeout = absl::InfiniteDuration();
-  // ... and beyond this many of them, least recently used first (0: no cap).
-  // The cap is exceeded while every object is busy.
-  size_t max_active_objects = 0;
+  // ... and beyond this many of them, least recently used first (0: no cap:
+  // an activator that accepts any id then lets a client grow the adapter
+  // without bound). The cap is exceeded while every object is busy.
+  size_t max_active_objects = 100000;
   // State of incarnated PersistentState servants.
   PersistenceOptions persistence{};
   // Replies kept for calls with korb-request-id, so that a retry is answered

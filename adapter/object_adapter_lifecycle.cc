@@ -60,7 +60,7 @@ absl::string_view EtherealizeReasonName(EtherealizeReason reason) {
 
 absl::Status ObjectNotExist(absl::string_view id) {
   return WithErrorKind(
-      absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id), "' does not exist")),
+      absl::NotFoundError(absl::StrCat("object '", Echo(id), "' does not exist")),
       ErrorKind::kObjectNotExist);
 }
 
@@ -103,7 +103,7 @@ absl::Status AdapterImpl::Incarnate(ActiveObject& object) {
     } else if (!absl::IsNotFound(state.status())) {
       loaded = WithErrorKind(
           absl::UnavailableError(absl::StrCat("cannot load the state of object '",
-                                              absl::CHexEscape(object.id),
+                                              Echo(object.id),
                                               "': ", state.status().message())),
           ErrorKind::kTransient);
     }
@@ -224,7 +224,7 @@ void AdapterImpl::Etherealize(const std::shared_ptr<ActiveObject>& object,
       // Nobody is left to tell but the operator: the object's changes since
       // its incarnation are lost.
       std::cerr << "korb: adapter '" << name_ << "': write-back of object '"
-                << absl::CHexEscape(object->id) << "' failed, its changes are lost: " << saved
+                << Echo(object->id) << "' failed, its changes are lost: " << saved
                 << std::endl;
     }
   }

@@ -94,10 +94,12 @@ std::string LocalHostName() {
 ServerImpl::ServerImpl() : router_(std::make_unique<Router>(this)) {}
 
 std::unique_ptr<ServerImpl> ServerImpl::StartWithoutNetwork(std::vector<HostPort> endpoints,
-                                                            absl::Duration startup_window) {
+                                                            absl::Duration startup_window,
+                                                            size_t max_request_bytes_in_flight) {
   std::unique_ptr<ServerImpl> server(new ServerImpl());
   server->endpoints_ = std::move(endpoints);
   server->startup_ends_ = absl::Now() + startup_window;
+  server->max_request_bytes_ = max_request_bytes_in_flight;
   return server;
 }
 
@@ -107,6 +109,10 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   }
   if (options.startup_window < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ObjectServerOptions.startup_window must not be negative");
+  }
+  if (options.max_concurrent_streams_per_connection <= 0) {
+    return absl::InvalidArgumentError(
+        "ObjectServerOptions.max_concurrent_streams_per_connection must be positive");
   }
   if (options.min_client_ping_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -130,7 +136,10 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   std::unique_ptr<ServerImpl> server(new ServerImpl());
   // Counted from before the port opens: no call can arrive earlier.
   server->startup_ends_ = absl::Now() + options.startup_window;
+  server->max_request_bytes_ = options.max_request_bytes_in_flight;
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams_per_connection);
   // Without this, gRPC sets SO_REUSEPORT and a second server on the same
   // port would silently share it; a fixed endpoint must belong to one server.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -227,12 +236,12 @@ void ServerImpl::SetDefaultObject(absl::string_view interface, AdapterImpl* adap
 absl::Status ServerImpl::NoSuchAdapter(absl::string_view name) const {
   if (absl::Now() < startup_ends_) {
     return WithErrorKind(
-        absl::UnavailableError(absl::StrCat("object adapter '", absl::CHexEscape(name),
+        absl::UnavailableError(absl::StrCat("object adapter '", Echo(name),
                                             "' is not created yet: the server is starting")),
         ErrorKind::kTransient);
   }
   absl::Status status = absl::NotFoundError(
-      absl::StrCat("no object adapter '", absl::CHexEscape(name), "' on this server"));
+      absl::StrCat("no object adapter '", Echo(name), "' on this server"));
   return WithErrorKind(std::move(status), ErrorKind::kObjectNotExist);
 }
 

@@ -58,6 +58,15 @@ struct ObjectServerOptions {
   int max_receive_message_bytes = 4 * 1024 * 1024;
   // Largest reply sent, in bytes; -1 for no limit.
   int max_send_message_bytes = -1;
+  // Request payloads the server holds at once across all adapters (queued,
+  // held, or executing), in bytes. A call that would exceed it is answered
+  // RESOURCE_EXHAUSTED (korb-error: transient, so clients back off and
+  // retry), unless it is the only one: one call of up to
+  // max_receive_message_bytes always gets in.
+  size_t max_request_bytes_in_flight = 256 << 20;
+  // Concurrent calls (HTTP/2 streams) one client connection may have open;
+  // more wait in the client (gRPC queues them).
+  int max_concurrent_streams_per_connection = 1000;
   // Interfaces whose calls take gRPC's registered-method path instead of the
   // generic one: the same routing and behaviour, about 5 % less CPU per call
   // (docs/performance.md). Optional; calls of unlisted interfaces work too.

@@ -35,13 +35,15 @@ absl::Status Refused(absl::string_view adapter, AdapterState state) {
 absl::Status NoSuchOperation(absl::string_view id, absl::string_view interface,
                              absl::string_view method_path) {
   return WithErrorKind(
-      absl::UnimplementedError(absl::StrCat("object '", absl::CHexEscape(id), "' (", interface,
-                                            ") has no operation ", method_path)),
+      absl::UnimplementedError(absl::StrCat("object '", Echo(id), "' (", interface,
+                                            ") has no operation ", Echo(method_path))),
       ErrorKind::kNoSuchMethod);
 }
 
+
 // Answers a call no adapter took (Route's refusals).
 void Refuse(Call& call, Responder& responder, const absl::Status& status) {
+  call.ReleaseRequestBytes();
   ErrorKind kind = ErrorKindOf(status);
   if (kind != ErrorKind::kNone) responder.AddTrailer(kErrorHeader, ErrorKindName(kind));
   responder.Send(status);
@@ -50,6 +52,27 @@ void Refuse(Call& call, Responder& responder, const absl::Status& status) {
 }  // namespace
 
 // --- Accept and Route (server) ---------------------------------------------
+
+bool ServerImpl::ChargeRequestBytes(Call& call) {
+  if (call.request.payload == nullptr) return true;
+  const size_t bytes = call.request.payload->Length();
+  if (bytes == 0) return true;
+  const size_t before = request_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  call.charged_to_ = &request_bytes_;
+  call.charged_bytes_ = bytes;
+  // One call alone always gets in (its size is bounded by the transport's
+  // largest message), so a budget smaller than a message cannot lock out
+  // every large call.
+  if (before == 0 || before + bytes <= max_request_bytes_) return true;
+  Refuse(call, *call.responder_,
+         WithErrorKind(absl::ResourceExhaustedError(absl::StrCat(
+                           "object server holds ", before, " bytes of requests; this one (",
+                           bytes, " bytes) would pass its limit of ", max_request_bytes_,
+                           " bytes (ObjectServerOptions::max_request_bytes_in_flight); retry "
+                           "later")),
+                       ErrorKind::kTransient));
+  return false;
+}
 
 void ServerImpl::Accept(Call& call) {
   const Request& request = call.request;
@@ -65,12 +88,13 @@ void ServerImpl::Accept(Call& call) {
                            ErrorKind::kTransient));
       return;
     }
+    if (!ChargeRequestBytes(call)) return;
     if (request.object_key.has_value()) {
       if (!DecodeObjectKey(*request.object_key, &adapter_name, &id)) {
         Refuse(call, *call.responder_,
                WithErrorKind(absl::InvalidArgumentError(
                                  absl::StrCat("malformed korb-object metadata '",
-                                              absl::CHexEscape(*request.object_key), "'")),
+                                              Echo(*request.object_key), "'")),
                              ErrorKind::kBadRequest));
         return;
       }
@@ -85,7 +109,7 @@ void ServerImpl::Accept(Call& call) {
       if (service.empty()) {
         Refuse(call, *call.responder_,
                WithErrorKind(absl::UnimplementedError(absl::StrCat(
-                                 "malformed method path '", request.method_path, "'")),
+                                 "malformed method path '", Echo(request.method_path), "'")),
                              ErrorKind::kNoSuchMethod));
         return;
       }
@@ -94,7 +118,7 @@ void ServerImpl::Accept(Call& call) {
         Refuse(call, *call.responder_,
                WithErrorKind(absl::NotFoundError(absl::StrCat(
                                  "no korb-object metadata and no default object for interface ",
-                                 service)),
+                                 Echo(service))),
                              ErrorKind::kObjectNotExist));
         return;
       }
@@ -118,7 +142,7 @@ void AdapterImpl::Admit(Call& call, absl::string_view id, absl::string_view tag)
   if (tag != instance_tag_) {
     Reply(call, WithErrorKind(
                     absl::NotFoundError(absl::StrCat(
-                        "object '", absl::CHexEscape(id), "' does not exist: the reference names ",
+                        "object '", Echo(id), "' does not exist: the reference names ",
                         tag.empty() ? "no instance of" : "an earlier instance of", " ",
                         instance_tag_.empty() ? "persistent" : "transient", " adapter '", name_,
                         "'")),
@@ -146,7 +170,10 @@ void AdapterImpl::Admit(Call& call, absl::string_view id, absl::string_view tag)
       return;
     }
     CachedReply cached;
-    switch (reply_cache_.Begin(id, value, &cached)) {
+    const CallFingerprint fingerprint{
+        .operation = call.request.method_path,
+        .body_digest = call.request.payload == nullptr ? 0 : BodyDigest(*call.request.payload)};
+    switch (reply_cache_.Begin(id, value, fingerprint, &cached)) {
       case ReplyCache::Claim::kDone:
         if (!cached.error_kind.empty()) call.responder_->AddTrailer(kErrorHeader, cached.error_kind);
         if (cached.code == grpc::StatusCode::OK) *call.responder_->body() = cached.body;
@@ -154,9 +181,18 @@ void AdapterImpl::Admit(Call& call, absl::string_view id, absl::string_view tag)
         return;
       case ReplyCache::Claim::kInProgress:
         Reply(call, WithErrorKind(absl::UnavailableError(absl::StrCat(
-                                      "request ", value, " to object '", absl::CHexEscape(id),
+                                      "request ", value, " to object '", Echo(id),
                                       "' is still executing; retry later")),
                                   ErrorKind::kTransient));
+        return;
+      case ReplyCache::Claim::kConflict:
+        // Never another call's reply (issue #11): a reused id is an error.
+        Reply(call, WithErrorKind(
+                        absl::InvalidArgumentError(absl::StrCat(
+                            "korb-request-id ", value, " to object '", Echo(id),
+                            "' was used for another call (another operation or request body); "
+                            "a request id names one logical call")),
+                        ErrorKind::kBadRequest));
         return;
       case ReplyCache::Claim::kNew:
         // From here Reply() completes or abandons the claim.
@@ -203,7 +239,7 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
       }
     } else if (forward != forwards_.end()) {
       forward_to = forward->second;
-      refusal = WithErrorKind(absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
+      refusal = WithErrorKind(absl::NotFoundError(absl::StrCat("object '", Echo(id),
                                                                "' moved to ", forward_to)),
                               ErrorKind::kForward);
     } else if (object = FindTarget(id, ServiceOfMethodPath(call.request.method_path), &spare,
@@ -212,7 +248,7 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
       continue;  // made outside mu_, then looked up again
     } else if (object == nullptr) {
       refusal = WithErrorKind(
-          absl::NotFoundError(absl::StrCat("object '", absl::CHexEscape(id),
+          absl::NotFoundError(absl::StrCat("object '", Echo(id),
                                            "' does not exist in adapter '", name_, "'")),
           ErrorKind::kObjectNotExist);
     } else {
@@ -352,7 +388,7 @@ absl::Status AdapterImpl::Invoke(Call** current) {
       // cached.
       call->executed_ = false;
       return WithErrorKind(absl::UnavailableError(absl::StrCat(
-                               "object '", absl::CHexEscape(object.id),
+                               "object '", Echo(object.id),
                                "': the change was not saved: ", saved.message())),
                            ErrorKind::kTransient);
     }
@@ -368,6 +404,7 @@ absl::Status AdapterImpl::InvokeServant(Call& call, Servant& servant,
     call.running_ = true;
   }
   call.executed_ = true;
+  call.readonly_ = interface.methods[method_index].semantics.readonly;
   metrics_.CallStarted();
   grpc::Status status =
       servant.korb_dispatch(method_index, context, *call.request.payload, call.responder_->body());
@@ -442,6 +479,9 @@ Call& AdapterImpl::Detach(Call& call) {
   next.priority_ = call.priority_;
   next.oneway_ = true;
   next.detached_ = true;
+  // The payload lives on in the detached call: so does its charge.
+  next.charged_to_ = call.charged_to_;
+  next.charged_bytes_ = std::exchange(call.charged_bytes_, 0);
   // The call's place in flight (and its object's call count) moves to `next`.
   next.bound_ = true;
   call.bound_ = false;
@@ -465,13 +505,16 @@ Call& AdapterImpl::Detach(Call& call) {
 // --- Reply ----------------------------------------------------------------------
 
 void AdapterImpl::Reply(Call& call, const absl::Status& status) {
+  call.ReleaseRequestBytes();
   ErrorKind kind = ErrorKindOf(status);
   if (kind != ErrorKind::kNone) {
     call.error_kind_ = std::string(ErrorKindName(kind));
     call.responder_->AddTrailer(kErrorHeader, call.error_kind_);
   }
   if (!call.request_id_.empty()) {
-    if (call.executed_) {
+    // A readonly operation changed nothing: running it again is safe, and
+    // keeping its (possibly large) reply would only cost memory.
+    if (call.executed_ && !call.readonly_) {
       CachedReply cached;
       cached.code = static_cast<grpc::StatusCode>(status.code());
       cached.message = std::string(status.message());

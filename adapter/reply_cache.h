@@ -3,28 +3,37 @@
 // `korb-request-id`).
 //
 // A call with request id R to object X claims (X, R) with Begin() before it
-// runs. The first claim executes and then Complete()s with its reply (or
+// runs, naming what it is (its operation and a digest of its request body).
+// The first claim executes and then Complete()s with its reply (or
 // Abandon()s if the operation did not run, so that a retry may run it);
-// later claims of (X, R) get the stored reply (kDone) or, while the first is
-// still executing, kInProgress. A stored reply is kept for `ttl` after it
-// completed, and each object keeps at most `max_per_object` of them (oldest
-// dropped first); all objects together at most `max_total`. A retry that
-// arrives after its reply was dropped runs again: that is the window's
-// limit (docs/client.md, "Retries").
+// later claims of (X, R) for the same call get the stored reply (kDone) or,
+// while the first is still executing, kInProgress; a claim of (X, R) for
+// another operation or another body is kConflict: a request id names one
+// logical call, and a reply is never handed to a different call.
+//
+// Bounds (every one a client can push against): a stored reply is kept for
+// `ttl` after it completed; each object keeps at most `max_per_object`, all
+// objects together at most `max_total` replies and `max_bytes` bytes (oldest
+// dropped first). A reply larger than `max_reply_bytes` is not kept: a retry
+// of that call is answered DATA_LOSS ("ran, reply too large to keep"), never
+// run twice. A retry that arrives after its reply was dropped runs again:
+// that is the window's limit (docs/client.md, "Retries").
 //
 // Thread-safety: thread-safe.
 //
 // Usage:
 //   CachedReply reply;
-//   switch (cache.Begin(id, request_id, &reply)) {
+//   switch (cache.Begin(id, request_id, {operation, BodyDigest(body)}, &reply)) {
 //     case ReplyCache::Claim::kNew:        run it, then cache.Complete(id, request_id, result)
 //     case ReplyCache::Claim::kDone:       answer with `reply`
 //     case ReplyCache::Claim::kInProgress: answer "still executing, retry later"
+//     case ReplyCache::Claim::kConflict:   refuse: the id belongs to another call
 //   }
 #ifndef KORB_ADAPTER_REPLY_CACHE_H_
 #define KORB_ADAPTER_REPLY_CACHE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
@@ -45,7 +54,21 @@ struct ReplyCacheOptions {
   absl::Duration ttl = absl::Seconds(60);
   size_t max_per_object = 256;
   size_t max_total = 100000;
+  // All kept replies of the adapter, with their keys, in bytes.
+  size_t max_bytes = 64 << 20;
+  // One reply larger than this (body and message) is not kept.
+  size_t max_reply_bytes = 1 << 20;
 };
+
+// What a claim is for: a request id may be reused only by the same call.
+struct CallFingerprint {
+  absl::string_view operation;  // the method path
+  uint64_t body_digest = 0;     // BodyDigest() of the request payload
+};
+
+// A digest of a request payload (not cryptographic: salted per process, so a
+// client cannot aim at a collision it cannot compute).
+uint64_t BodyDigest(const grpc::ByteBuffer& body);
 
 // What a completed call answered.
 struct CachedReply {
@@ -57,7 +80,7 @@ struct CachedReply {
 
 class ReplyCache {
  public:
-  enum class Claim { kNew, kDone, kInProgress };
+  enum class Claim { kNew, kDone, kInProgress, kConflict };
 
   // `clock` tells the time (tests pass a fake one).
   explicit ReplyCache(ReplyCacheOptions options,
@@ -65,9 +88,10 @@ class ReplyCache {
   ReplyCache(const ReplyCache&) = delete;
   ReplyCache& operator=(const ReplyCache&) = delete;
 
-  // Claims (object, request_id); on kDone fills *reply.
-  Claim Begin(absl::string_view object, absl::string_view request_id, CachedReply* reply)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Claims (object, request_id) for the call `fingerprint`; on kDone fills
+  // *reply.
+  Claim Begin(absl::string_view object, absl::string_view request_id,
+              const CallFingerprint& fingerprint, CachedReply* reply) ABSL_LOCKS_EXCLUDED(mu_);
   // The claimed call ran and answered `reply`.
   void Complete(absl::string_view object, absl::string_view request_id, CachedReply reply)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -76,11 +100,16 @@ class ReplyCache {
 
   // Stored replies plus claims in progress.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Bytes they take, as counted against max_bytes.
+  size_t bytes() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Entry {
     bool done = false;
     absl::Time completed_at;
+    std::string operation;
+    uint64_t body_digest = 0;
+    size_t bytes = 0;  // as counted in bytes_
     CachedReply reply;
   };
   struct ObjectReplies {
@@ -98,7 +127,8 @@ class ReplyCache {
   // completion queues may hold stale names).
   void EraseCompletedLocked(const std::string& object, const std::string& request_id,
                             absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops replies older than ttl, and the oldest while over max_total.
+  // Drops replies older than ttl, and the oldest while over max_total or
+  // max_bytes.
   void ExpireLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ReplyCacheOptions options_;
@@ -108,6 +138,7 @@ class ReplyCache {
   // All completions, oldest first.
   std::deque<Completion> completed_ ABSL_GUARDED_BY(mu_);
   size_t total_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace korb

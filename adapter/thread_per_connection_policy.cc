@@ -2,8 +2,9 @@
 
 namespace korb {
 
-ThreadPerConnectionPolicy::ThreadPerConnectionPolicy(absl::Duration idle_timeout, size_t max_queued)
-    : connections_("thread-per-connection", idle_timeout, max_queued) {}
+ThreadPerConnectionPolicy::ThreadPerConnectionPolicy(absl::Duration idle_timeout,
+                                                     size_t max_queued, size_t max_threads)
+    : connections_("thread-per-connection", idle_timeout, max_queued, max_threads) {}
 
 ThreadPerConnectionPolicy::~ThreadPerConnectionPolicy() { Shutdown(); }
 

@@ -42,8 +42,11 @@ namespace korb {
 class ThreadPerConnectionPolicy final : public ThreadingPolicy {
  public:
   // A connection's thread ends after `idle_timeout` (>= 0) without calls; at
-  // most `max_queued` (> 0) calls wait in all queues together.
-  ThreadPerConnectionPolicy(absl::Duration idle_timeout, size_t max_queued);
+  // most `max_queued` (> 0) calls wait in all queues together; at most
+  // `max_threads` connections have a thread (0: no cap), calls from others
+  // are rejected RESOURCE_EXHAUSTED (transient).
+  ThreadPerConnectionPolicy(absl::Duration idle_timeout, size_t max_queued,
+                            size_t max_threads = 0);
   ~ThreadPerConnectionPolicy() override;  // Shutdown()
 
   absl::string_view name() const override { return "thread-per-connection"; }

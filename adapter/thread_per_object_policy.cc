@@ -5,8 +5,8 @@
 namespace korb {
 
 // A zero linger: a thread ends as soon as its object is inactive and drained.
-ThreadPerObjectPolicy::ThreadPerObjectPolicy(size_t max_queued)
-    : objects_("thread-per-object", absl::ZeroDuration(), max_queued) {}
+ThreadPerObjectPolicy::ThreadPerObjectPolicy(size_t max_queued, size_t max_threads)
+    : objects_("thread-per-object", absl::ZeroDuration(), max_queued, max_threads) {}
 
 ThreadPerObjectPolicy::~ThreadPerObjectPolicy() { Shutdown(); }
 

@@ -38,8 +38,10 @@ namespace korb {
 
 class ThreadPerObjectPolicy final : public ThreadingPolicy {
  public:
-  // At most `max_queued` (> 0) calls wait in all queues together.
-  explicit ThreadPerObjectPolicy(size_t max_queued);
+  // At most `max_queued` (> 0) calls wait in all queues together; at most
+  // `max_threads` objects have a thread (0: no cap), calls to others are
+  // rejected RESOURCE_EXHAUSTED (transient) until one is free.
+  explicit ThreadPerObjectPolicy(size_t max_queued, size_t max_threads = 0);
   ~ThreadPerObjectPolicy() override;  // Shutdown()
 
   absl::string_view name() const override { return "thread-per-object"; }

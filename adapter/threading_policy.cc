@@ -38,6 +38,12 @@ absl::Status CheckIdleTimeout(const ThreadingOptions& options) {
   return absl::OkStatus();
 }
 
+absl::Status CheckMaxThreads(const ThreadingOptions& options) {
+  if (options.max_threads >= 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "ThreadingOptions.max_threads must be >= 0 (0: no cap), got ", options.max_threads));
+}
+
 absl::Status Validate(const ThreadingOptions& options) {
   switch (options.kind) {
     case ThreadingOptions::Kind::kInline:
@@ -56,16 +62,15 @@ absl::Status Validate(const ThreadingOptions& options) {
       if (absl::Status s = CheckIdleTimeout(options); !s.ok()) return s;
       return CheckMaxQueued(options);
     case ThreadingOptions::Kind::kThreadPerObject:
+      if (absl::Status s = CheckMaxThreads(options); !s.ok()) return s;
       return CheckMaxQueued(options);
     case ThreadingOptions::Kind::kThreadPerRequest:
-      if (options.max_threads < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "ThreadingOptions.max_threads must be >= 0 (0: no cap), got ", options.max_threads));
-      }
+      if (absl::Status s = CheckMaxThreads(options); !s.ok()) return s;
       if (absl::Status s = CheckIdleTimeout(options); !s.ok()) return s;
       // The queue exists only under a cap.
       return options.max_threads > 0 ? CheckMaxQueued(options) : absl::OkStatus();
     case ThreadingOptions::Kind::kThreadPerConnection:
+      if (absl::Status s = CheckMaxThreads(options); !s.ok()) return s;
       if (absl::Status s = CheckIdleTimeout(options); !s.ok()) return s;
       return CheckMaxQueued(options);
   }
@@ -84,13 +89,14 @@ absl::StatusOr<std::unique_ptr<ThreadingPolicy>> MakeThreadingPolicy(
     case ThreadingOptions::Kind::kSharedPool:
       return std::make_unique<SharedPoolPolicy>(options);
     case ThreadingOptions::Kind::kThreadPerObject:
-      return std::make_unique<ThreadPerObjectPolicy>(options.max_queued_calls);
+      return std::make_unique<ThreadPerObjectPolicy>(options.max_queued_calls,
+                                                     static_cast<size_t>(options.max_threads));
     case ThreadingOptions::Kind::kThreadPerRequest:
       return std::make_unique<ThreadPerRequestPolicy>(options.max_threads, options.idle_timeout,
                                                       options.max_queued_calls);
     case ThreadingOptions::Kind::kThreadPerConnection:
-      return std::make_unique<ThreadPerConnectionPolicy>(options.idle_timeout,
-                                                         options.max_queued_calls);
+      return std::make_unique<ThreadPerConnectionPolicy>(
+          options.idle_timeout, options.max_queued_calls, static_cast<size_t>(options.max_threads));
   }
   return absl::InvalidArgumentError("unknown ThreadingOptions.kind");
 }

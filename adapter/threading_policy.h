@@ -106,6 +106,8 @@ class ThreadingPolicy {
 // Selects and configures a built-in policy. Fields a kind does not use are
 // ignored.
 struct ThreadingOptions {
+  static constexpr int kDefaultMaxThreads = 1000;
+
   enum class Kind {
     kInline,               // servant runs on the gRPC callback thread; never block in it
     kSharedPool,           // workers over priority lanes (optionally growing, serialized)
@@ -127,9 +129,13 @@ struct ThreadingOptions {
   // (thread-per-object semantics without a thread per object).
   bool serialize_per_object = false;
 
-  // Thread-per-request: at most this many calls run at once (0: no cap);
-  // beyond it calls queue (by priority) up to max_queued_calls.
-  int max_threads = 0;
+  // Thread-per-request: at most this many calls run at once; beyond it calls
+  // queue (by priority) up to max_queued_calls. Thread-per-object and
+  // thread-per-connection: at most this many objects / connections have a
+  // thread; a call for another one is rejected RESOURCE_EXHAUSTED (transient)
+  // until one ends. 0: no cap (a hostile client could then make the server
+  // start a thread per call, object or connection).
+  int max_threads = kDefaultMaxThreads;
 
   // Idle threads (grown pool workers, cached request threads, connection
   // threads) exit after this long without work.
@@ -150,7 +156,7 @@ struct ThreadingOptions {
     return {.kind = Kind::kSharedPool, .pool_threads = threads, .serialize_per_object = true};
   }
   static ThreadingOptions ThreadPerObject() { return {.kind = Kind::kThreadPerObject}; }
-  static ThreadingOptions ThreadPerRequest(int max_threads = 0) {
+  static ThreadingOptions ThreadPerRequest(int max_threads = kDefaultMaxThreads) {
     return {.kind = Kind::kThreadPerRequest, .max_threads = max_threads};
   }
   static ThreadingOptions ThreadPerConnection() { return {.kind = Kind::kThreadPerConnection}; }

@@ -8,7 +8,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
 #include "common/ref.h"
@@ -105,6 +107,20 @@ bool IsValidRequestId(absl::string_view id) {
     if (c < 0x21 || c > 0x7E) return false;
   }
   return true;
+}
+
+std::string Echo(absl::string_view client_input) {
+  std::string out;
+  size_t used = 0;
+  for (; used < client_input.size(); ++used) {
+    std::string escaped = absl::CHexEscape(client_input.substr(used, 1));
+    if (out.size() + escaped.size() > kMaxEchoedBytes) break;
+    out += escaped;
+  }
+  if (used < client_input.size()) {
+    absl::StrAppend(&out, "...(", client_input.size(), " bytes)");
+  }
+  return out;
 }
 
 }  // namespace korb

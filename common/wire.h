@@ -83,6 +83,15 @@ std::optional<double> ParseLoad(absl::string_view value);
 // printable ASCII (0x21-0x7E).
 bool IsValidRequestId(absl::string_view id);
 
+// --- Hostile input in messages (issue #11). ---
+
+// Longest piece of client input an error message repeats, in bytes.
+inline constexpr size_t kMaxEchoedBytes = 256;
+// `client_input` as an error message may repeat it: C-escaped, cut to at
+// most kMaxEchoedBytes bytes of output, with its full size when cut
+// ("abc...(7000 bytes)"). A hostile value never grows a reply.
+std::string Echo(absl::string_view client_input);
+
 }  // namespace korb
 
 #endif  // KORB_COMMON_WIRE_H_

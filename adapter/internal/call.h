@@ -15,6 +15,8 @@
 #ifndef KORB_ADAPTER_INTERNAL_CALL_H_
 #define KORB_ADAPTER_INTERNAL_CALL_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,6 +53,14 @@ class Call final : public PendingCall, public CallHooks {
   // The transport saw the call cancelled (any thread): runs the servant's
   // cancel callback if its operation is running.
   void Cancelled() ABSL_LOCKS_EXCLUDED(cancel_mu_);
+
+  // Returns the request's payload bytes to the server's in-flight budget
+  // (when the call is answered). Idempotent.
+  void ReleaseRequestBytes() {
+    if (charged_bytes_ == 0) return;
+    charged_to_->fetch_sub(charged_bytes_, std::memory_order_relaxed);
+    charged_bytes_ = 0;
+  }
 
   // PendingCall (the threading policy's side): Run() is the Perform stage.
   void Run() override;
@@ -97,7 +107,12 @@ class Call final : public PendingCall, public CallHooks {
   // Reply cache claim, if the call carried korb-request-id.
   std::string cache_object_;
   std::string request_id_;
+  // The request's payload bytes, counted in the server's in-flight bytes
+  // (`charged_to_`) from Accept() until the reply.
+  std::atomic<size_t>* charged_to_ = nullptr;
+  size_t charged_bytes_ = 0;
   bool executed_ = false;   // the servant's operation ran
+  bool readonly_ = false;   // ... and it is a readonly operation (its reply is not cached)
   bool bound_ = false;
   bool oneway_ = false;     // answered before the operation runs
   bool detached_ = false;   // the oneway operation's own call, its caller answered

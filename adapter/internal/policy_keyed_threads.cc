@@ -1,15 +1,18 @@
 #include "adapter/internal/policy_keyed_threads.h"
 
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 
 namespace korb {
 namespace internal {
 
 template <typename Key>
-KeyedThreads<Key>::KeyedThreads(absl::string_view what, absl::Duration linger, size_t max_queued)
-    : what_(what), linger_(linger), max_queued_(max_queued) {}
+KeyedThreads<Key>::KeyedThreads(absl::string_view what, absl::Duration linger, size_t max_queued,
+                                size_t max_threads)
+    : what_(what), linger_(linger), max_queued_(max_queued), max_threads_(max_threads) {}
 
 template <typename Key>
 KeyedThreads<Key>::~KeyedThreads() {
@@ -28,13 +31,19 @@ void KeyedThreads<Key>::Execute(PendingCall* call, KeyRef key) {
       rejection = QueueFullError(what_, max_queued_);
     } else {
       auto it = lanes_.find(key);
-      if (it == lanes_.end()) {
-        it = lanes_.emplace(Key(key), std::make_unique<Lane>()).first;
-        new_lane = it->second.get();
+      if (it == lanes_.end() && AtThreadCapLocked()) {
+        rejection = NoThreadError(
+            what_, absl::StrCat("all ", max_threads_, " threads are taken by other ",
+                                std::is_same_v<Key, std::string> ? "connections" : "objects"));
+      } else {
+        if (it == lanes_.end()) {
+          it = lanes_.emplace(Key(key), std::make_unique<Lane>()).first;
+          new_lane = it->second.get();
+        }
+        it->second->calls.push_back(call);
+        ++queued_;
+        queued_by_priority_.Add(call->priority());
       }
-      it->second->calls.push_back(call);
-      ++queued_;
-      queued_by_priority_.Add(call->priority());
     }
   }
   if (!rejection.ok()) {
@@ -52,6 +61,7 @@ void KeyedThreads<Key>::Pin(KeyRef key) {
     if (stopping_) return;
     auto it = lanes_.find(key);
     if (it == lanes_.end()) {
+      if (AtThreadCapLocked()) return;  // its first call starts a thread, if one is free
       it = lanes_.emplace(Key(key), std::make_unique<Lane>()).first;
       new_lane = it->second.get();
     }

@@ -12,7 +12,9 @@
 //     (at once for a zero linger).
 // At most `max_queued` calls wait in all queues together (a running call does
 // not count); beyond that Execute() rejects with RESOURCE_EXHAUSTED
-// (transient).
+// (transient). At most `max_threads` keys have a thread (0: no cap): a call
+// for another key is rejected the same way, and Pin() of another key gives it
+// no thread until one is free (its calls then start one as any key's do).
 //
 // Thread-safety: thread-safe. Calls run on the key threads; Shutdown() must
 // not be called from one of them.
@@ -52,7 +54,8 @@ class KeyedThreads {
   using KeyRef = std::conditional_t<std::is_same_v<Key, std::string>, absl::string_view, Key>;
 
   // `what` names the policy in rejection messages; `linger` >= 0.
-  KeyedThreads(absl::string_view what, absl::Duration linger, size_t max_queued);
+  KeyedThreads(absl::string_view what, absl::Duration linger, size_t max_queued,
+               size_t max_threads = 0);
   KeyedThreads(const KeyedThreads&) = delete;
   KeyedThreads& operator=(const KeyedThreads&) = delete;
   ~KeyedThreads();  // Shutdown()
@@ -76,6 +79,9 @@ class KeyedThreads {
     bool pinned = false;
   };
 
+  bool AtThreadCapLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return max_threads_ > 0 && lanes_.size() >= max_threads_;
+  }
   // Starts the thread of `lane`, just added to lanes_ under `key`. If the
   // system refuses, removes the lane and rejects what it holds.
   void StartThread(KeyRef key, Lane* lane) ABSL_LOCKS_EXCLUDED(mu_);
@@ -85,6 +91,7 @@ class KeyedThreads {
   const std::string what_;
   const absl::Duration linger_;
   const size_t max_queued_;
+  const size_t max_threads_;  // 0: no cap
 
   mutable korb::Mutex mu_;
   // A lane is present exactly while its thread is alive or being started;

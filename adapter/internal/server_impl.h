@@ -12,6 +12,7 @@
 #ifndef KORB_ADAPTER_INTERNAL_SERVER_IMPL_H_
 #define KORB_ADAPTER_INTERNAL_SERVER_IMPL_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,7 +45,8 @@ class ServerImpl final : public ObjectServer {
   // (adapter/testing/in_memory_transport.h); its references name
   // `endpoints`, which nothing listens on.
   static std::unique_ptr<ServerImpl> StartWithoutNetwork(
-      std::vector<HostPort> endpoints, absl::Duration startup_window = absl::ZeroDuration());
+      std::vector<HostPort> endpoints, absl::Duration startup_window = absl::ZeroDuration(),
+      size_t max_request_bytes_in_flight = ObjectServerOptions().max_request_bytes_in_flight);
   ~ServerImpl() override;
 
   // ObjectServer:
@@ -60,6 +62,8 @@ class ServerImpl final : public ObjectServer {
   // transport has filled. Whatever happens, the call is answered through
   // its Responder exactly once (perhaps before this returns).
   void Accept(Call& call) ABSL_LOCKS_EXCLUDED(mu_);
+  // Request payload bytes of calls accepted and not yet answered.
+  size_t request_bytes_in_flight() const { return request_bytes_.load(std::memory_order_relaxed); }
 
   // Registers the default object for `interface` (ObjectAdapter::SetDefaultObject).
   void SetDefaultObject(absl::string_view interface, AdapterImpl* adapter, std::string id)
@@ -76,6 +80,10 @@ class ServerImpl final : public ObjectServer {
     std::string id;
   };
 
+  // Counts the call's payload in the in-flight bytes; false (the call
+  // answered RESOURCE_EXHAUSTED) if that would pass the limit.
+  bool ChargeRequestBytes(Call& call);
+
   // NOT_FOUND (object-not-exist) for a call to adapter `name`, which does not
   // exist here.
   absl::Status NoSuchAdapter(absl::string_view name) const;
@@ -86,6 +94,9 @@ class ServerImpl final : public ObjectServer {
   std::vector<HostPort> endpoints_;
   // Until then an unknown adapter is "not created yet" (transient).
   absl::Time startup_ends_ = absl::InfinitePast();
+  // Request payload bytes of calls between Accept() and their reply.
+  size_t max_request_bytes_ = ObjectServerOptions().max_request_bytes_in_flight;
+  std::atomic<size_t> request_bytes_{0};
 
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<AdapterImpl>> adapters_ ABSL_GUARDED_BY(mu_);

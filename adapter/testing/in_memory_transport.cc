@@ -113,8 +113,10 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
   std::shared_ptr<Impl> self_ ABSL_GUARDED_BY(mu_);
 };
 
-std::unique_ptr<ObjectServer> StartInMemoryServer(absl::Duration startup_window) {
-  return internal::ServerImpl::StartWithoutNetwork({HostPort{"in-memory", 1}}, startup_window);
+std::unique_ptr<ObjectServer> StartInMemoryServer(absl::Duration startup_window,
+                                                  size_t max_request_bytes_in_flight) {
+  return internal::ServerImpl::StartWithoutNetwork({HostPort{"in-memory", 1}}, startup_window,
+                                                   max_request_bytes_in_flight);
 }
 
 std::string InMemoryReply::korb_error() const {

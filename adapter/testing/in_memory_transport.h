@@ -39,10 +39,11 @@
 
 namespace korb::testing {
 
-// A server whose only transport is this one, with the start-up window of
-// ObjectServerOptions (none by default).
+// A server whose only transport is this one, with the start-up window and
+// the in-flight request bytes of ObjectServerOptions (no window by default).
 std::unique_ptr<ObjectServer> StartInMemoryServer(
-    absl::Duration startup_window = absl::ZeroDuration());
+    absl::Duration startup_window = absl::ZeroDuration(),
+    size_t max_request_bytes_in_flight = ObjectServerOptions().max_request_bytes_in_flight);
 
 struct InMemoryRequest {
   std::string method_path;                // "/package.Service/Method"

@@ -55,11 +55,17 @@ absl::StatusOr<Balance> AccountImpl::Apply(korb::CallContext& context, int64_t d
       if (applied.request_id() == *request_id) return MakeBalance(applied.cents_after());
     }
   }
-  if (cents_ + delta < 0) {
+  int64_t after;
+  if (__builtin_add_overflow(cents_, delta, &after)) {
+    // Refused, never wrapped: a deposit that would overflow the balance.
+    return absl::OutOfRangeError(absl::StrCat("balance of ", cents_, " cents cannot take ",
+                                              delta, " cents more"));
+  }
+  if (after < 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "insufficient funds: balance is ", cents_, " cents, withdrawal is ", -delta, " cents"));
   }
-  cents_ += delta;
+  cents_ = after;
   if (request_id.has_value()) {
     AppliedRequest& applied = applied_.emplace_back();
     applied.set_request_id(std::string(*request_id));

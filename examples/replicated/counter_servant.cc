@@ -23,7 +23,11 @@ absl::StatusOr<Value> CounterImpl::Add(korb::CallContext&, const Delta& delta) {
   ++adds_;
   Value reply;
   korb::MutexLock lock(&mu_);
-  value_ += delta.amount();
+  int64_t sum;
+  if (__builtin_add_overflow(value_, delta.amount(), &sum)) {
+    return absl::OutOfRangeError("counter would overflow: refused, not wrapped");
+  }
+  value_ = sum;
   reply.set_value(value_);
   return reply;
 }

@@ -94,7 +94,7 @@ TEST(MakeThreadingPolicy, IgnoresFieldsTheKindDoesNotUse) {
   inline_options.pool_threads = -5;
   inline_options.max_queued_calls = 0;
   EXPECT_THAT(MakeThreadingPolicy(inline_options), IsOk());
-  ThreadingOptions uncapped = ThreadingOptions::ThreadPerRequest();
+  ThreadingOptions uncapped = ThreadingOptions::ThreadPerRequest(0);
   uncapped.max_queued_calls = 0;  // no cap, so no queue
   uncapped.pool_threads = -1;
   EXPECT_THAT(MakeThreadingPolicy(uncapped), IsOk());

@@ -153,9 +153,14 @@ TEST_F(TransparencyWireTest, RequestIdRunsOnce) {
   ASSERT_THAT(adapter_->Activate("b", servant), IsOk());
   RawReply first = Echo("a", "one", {{"korb-request-id", "req-1"}});
   ASSERT_TRUE(first.status.ok());
-  RawReply again = Echo("a", "different body", {{"korb-request-id", "req-1"}});
+  RawReply again = Echo("a", "one", {{"korb-request-id", "req-1"}});
   ASSERT_TRUE(again.status.ok());
   EXPECT_EQ(ReplyText(again), "one") << "not the cached reply";
+  EXPECT_EQ(servant->calls.load(), 1);
+  // The id names that call: another body under it is refused, not answered.
+  RawReply reused = Echo("a", "different body", {{"korb-request-id", "req-1"}});
+  EXPECT_EQ(reused.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(reused.korb_error, "bad-request");
   EXPECT_EQ(servant->calls.load(), 1);
   EXPECT_TRUE(Echo("b", "two", {{"korb-request-id", "req-1"}}).status.ok());
   EXPECT_EQ(servant->calls.load(), 2) << "request ids are per object";

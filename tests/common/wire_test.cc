@@ -175,5 +175,22 @@ TEST(ObjectKey, DecodeRejectsMalformedKeysAndLeavesOutputsAlone) {
   }
 }
 
+TEST(Echo, ShortInputIsEscapedWhole) {
+  EXPECT_EQ(Echo("bank/a1"), "bank/a1");
+  EXPECT_EQ(Echo(std::string("a\0b\n", 4)), "a\\x00b\\n");
+  EXPECT_EQ(Echo(""), "");
+}
+
+TEST(Echo, LongInputIsCutWithItsSize) {
+  std::string echoed = Echo(std::string(7000, 'k'));
+  EXPECT_EQ(echoed, std::string(kMaxEchoedBytes, 'k') + "...(7000 bytes)");
+  // Escapes count against the bound and are never cut in half.
+  echoed = Echo(std::string(1000, '\x01'));
+  EXPECT_LE(echoed.size(), kMaxEchoedBytes + 20);
+  EXPECT_EQ(echoed.substr(0, 8), "\\x01\\x01");
+  EXPECT_EQ(echoed.substr(echoed.find("..."), 16), "...(1000 bytes)");
+  EXPECT_EQ(echoed.find("..."), kMaxEchoedBytes / 4 * 4);
+}
+
 }  // namespace
 }  // namespace korb

@@ -5,7 +5,6 @@
 // target of a call. The request path and explicit activation are in
 // object_adapter.cc.
 #include <exception>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,6 +15,7 @@
 #include "adapter/internal/adapter_impl.h"
 #include "adapter/object_adapter.h"
 #include "adapter/servant_manager.h"
+#include "common/log.h"
 #include "common/wire.h"
 #include "skeletons/dispatch.h"
 
@@ -155,11 +155,10 @@ void AdapterImpl::ReturnLocated(ActiveObject& object, absl::string_view method_p
   try {
     object.locator->PostInvoke(object.id, method_path, located, outcome);
   } catch (const std::exception& e) {
-    std::cerr << "korb: adapter '" << name_ << "': servant locator PostInvoke threw: "
-              << e.what() << std::endl;
+    KORB_LOG(kError, "adapter") << "adapter '" << name_
+                                << "': servant locator PostInvoke threw: " << e.what();
   } catch (...) {
-    std::cerr << "korb: adapter '" << name_ << "': servant locator PostInvoke threw"
-              << std::endl;
+    KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': servant locator PostInvoke threw";
   }
 }
 
@@ -223,9 +222,9 @@ void AdapterImpl::Etherealize(const std::shared_ptr<ActiveObject>& object,
     if (!saved.ok()) {
       // Nobody is left to tell but the operator: the object's changes since
       // its incarnation are lost.
-      std::cerr << "korb: adapter '" << name_ << "': write-back of object '"
-                << Echo(object->id) << "' failed, its changes are lost: " << saved
-                << std::endl;
+      KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': write-back of object '"
+                                  << Echo(object->id)
+                                  << "' failed, its changes are lost: " << saved;
     }
   }
   if (servant != nullptr) {
@@ -234,10 +233,9 @@ void AdapterImpl::Etherealize(const std::shared_ptr<ActiveObject>& object,
     try {
       object->activator->Etherealize(object->id, servant, reason);
     } catch (const std::exception& e) {
-      std::cerr << "korb: adapter '" << name_ << "': Etherealize threw: " << e.what()
-                << std::endl;
+      KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': Etherealize threw: " << e.what();
     } catch (...) {
-      std::cerr << "korb: adapter '" << name_ << "': Etherealize threw" << std::endl;
+      KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': Etherealize threw";
     }
   }
   servant.reset();

@@ -7,7 +7,6 @@
 // Every stage either passes the call on or answers it through Reply(); no
 // stage calls back into an earlier one. The transport only fills the
 // Request and carries out Responder::Send().
-#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,6 +18,7 @@
 #include "adapter/internal/adapter_impl.h"
 #include "adapter/internal/call.h"
 #include "adapter/internal/server_impl.h"
+#include "common/log.h"
 #include "common/wire.h"
 #include "skeletons/call_context.h"
 #include "skeletons/dispatch.h"
@@ -454,7 +454,7 @@ class DetachedCall final : public Inbound, public Responder {
   grpc::ByteBuffer* body() override { return &body_; }
   void Send(const absl::Status& status) override {
     if (!status.ok()) {
-      std::cerr << "korb: oneway call " << method_path_ << " failed: " << status << std::endl;
+      KORB_LOG(kWarning, "adapter") << "oneway call " << method_path_ << " failed: " << status;
     }
     delete this;
   }

@@ -16,6 +16,8 @@ case "${1:-}" in
       protobuf-compiler libprotobuf-dev libprotoc-dev
       libgrpc++-dev protobuf-compiler-grpc
       libabsl-dev libsqlite3-dev
+      # Logging (common/log.h), the /metrics listener, promtool for its test.
+      libspdlog-dev libcpp-httplib-dev prometheus
       libgtest-dev libgmock-dev libbenchmark-dev
       etcd-server
     ) ;;

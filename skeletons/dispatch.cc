@@ -1,9 +1,10 @@
 #include "skeletons/dispatch.h"
 
-#include <iostream>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/wire.h"
 
 namespace korb {
@@ -37,10 +38,10 @@ grpc::Status ServantFailed(CallContext& context, const absl::Status& status) {
 }
 
 grpc::Status ServantThrew(CallContext& context, const char* what) {
-  // A throwing servant is a bug in user code worth a line on stderr; the
-  // caller gets INTERNAL and the server keeps serving.
-  std::cerr << "korb: servant for " << context.method().path << " (object '"
-            << context.object_id() << "') threw: " << what << std::endl;
+  // A throwing servant is a bug in user code worth a log line; the caller
+  // gets INTERNAL and the server keeps serving.
+  KORB_LOG(kError, "dispatch") << "servant for " << context.method().path << " (object '"
+                               << absl::CHexEscape(context.object_id()) << "') threw: " << what;
   return grpc::Status(grpc::StatusCode::INTERNAL,
                       absl::StrCat("servant threw an exception: ", what));
 }

@@ -1,12 +1,12 @@
 #include "adapter/internal/policy_threads.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "adapter/internal/policy_queue.h"
+#include "common/log.h"
 
 namespace korb {
 namespace internal {
@@ -71,11 +71,9 @@ bool PolicyThreads::OnOwnThread() const { return current_set == this; }
 
 void PolicyThreads::CheckNotOwnThread(absl::string_view policy) const {
   if (!OnOwnThread()) return;
-  std::string message(policy);
-  std::fprintf(stderr,
-               "korb: %s threading policy: Shutdown() called from one of the policy's own "
-               "threads (e.g. by a servant); it would wait for itself forever\n",
-               message.c_str());
+  KORB_LOG(kError, "adapter") << policy
+                              << " threading policy: Shutdown() called from one of the policy's "
+                                 "own threads (e.g. by a servant); it would wait for itself forever";
   std::abort();
 }
 

@@ -41,18 +41,18 @@ void PrintHeaderIncludes(Printer* printer, const FileDescriptor* file,
       "#include \"absl/strings/string_view.h\"\n");
   if (options.stubs) {
     printer->Print(
-        "#include \"client/call_options.h\"\n"
-        "#include \"client/client.h\"\n"
-        "#include \"client/future.h\"\n"
-        "#include \"client/stub_base.h\"\n"
-        "#include \"common/ref.h\"\n");
+        "#include \"korb/client/call_options.h\"\n"
+        "#include \"korb/client/client.h\"\n"
+        "#include \"korb/client/future.h\"\n"
+        "#include \"korb/client/stub_base.h\"\n"
+        "#include \"korb/common/ref.h\"\n");
   }
   if (options.servants) {
     printer->Print(
-        "#include \"servants/servant.h\"\n"
-        "#include \"skeletons/call_context.h\"\n");
+        "#include \"korb/servants/servant.h\"\n"
+        "#include \"korb/skeletons/call_context.h\"\n");
   }
-  printer->Print("#include \"skeletons/method_table.h\"\n");
+  printer->Print("#include \"korb/skeletons/method_table.h\"\n");
 }
 
 void PrintServantDecl(Printer* printer, const ServiceDescriptor* service) {

@@ -146,8 +146,8 @@ void PrintSource(Printer* printer, const FileDescriptor* file, const GeneratorOp
   printer->Print(
       "#include \"absl/status/status.h\"\n"
       "#include \"absl/status/statusor.h\"\n");
-  if (options.servants) printer->Print("#include \"skeletons/dispatch.h\"\n");
-  printer->Print("#include \"skeletons/method_table.h\"\n\n");
+  if (options.servants) printer->Print("#include \"korb/skeletons/dispatch.h\"\n");
+  printer->Print("#include \"korb/skeletons/method_table.h\"\n\n");
   PrintNamespaceOpen(printer, file);
   printer->Print("namespace {\n\n");
   for (int s = 0; s < file->service_count(); ++s) PrintMethodTable(printer, file->service(s));

@@ -16,6 +16,7 @@ case "${1:-}" in
       protobuf-compiler libprotobuf-dev libprotoc-dev
       libgrpc++-dev protobuf-compiler-grpc
       libabsl-dev libsqlite3-dev
+      libcli11-dev                     # korbctl (tools/korbctl/)
       libgtest-dev libgmock-dev libbenchmark-dev
       etcd-server
     ) ;;

@@ -261,6 +261,9 @@ int Ping(const Options& options, const std::string& target) {
       status = absl::StrFormat("ok %.1fms", rtt_ms);
     } else if (ErrorKindOf(info.status()) == ErrorKind::kObjectNotExist) {
       status = "ok (no admin object)";
+    } else if (ErrorKindOf(info.status()) != ErrorKind::kNone) {
+      // A Korb server answered, e.g. transient within its start-up window.
+      status = absl::StrCat("ok (no admin object now: ", info.status().message(), ")");
     } else if (CodeFor(options, info.status(), endpoint) == kUnreachable) {
       status = "unreachable";
       code = kUnreachable;

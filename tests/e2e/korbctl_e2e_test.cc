@@ -239,5 +239,35 @@ TEST(KorbctlWithoutAdmin, SaysTheServerHostsNoAdminObject) {
   EXPECT_EQ(call.code, 0);
 }
 
+TEST(KorbctlNaming, ResolvesListsAndCallsByName) {
+  absl::StatusOr<Subprocess> naming = Subprocess::Start({KORB_NAMING_SERVER});
+  ASSERT_THAT(naming.status(), IsOk());
+  absl::StatusOr<std::string> naming_ref = naming->ReadLine(absl::Seconds(60));
+  ASSERT_THAT(naming_ref.status(), IsOk()) << "korb-naming printed no reference within 60 s";
+  absl::StatusOr<Subprocess> bank = Subprocess::Start(
+      {KORB_BANK_SERVER, "--listen", "127.0.0.1:0", "--naming", *naming_ref, "--name", "shop/bank"});
+  ASSERT_THAT(bank.status(), IsOk());
+  absl::StatusOr<std::string> bank_ref = bank->ReadLine(absl::Seconds(60));
+  ASSERT_THAT(bank_ref.status(), IsOk());
+
+  Outcome resolved = Korbctl({"resolve", *naming_ref, "shop/bank"});
+  EXPECT_EQ(resolved.code, 0);
+  EXPECT_EQ(absl::StripAsciiWhitespace(resolved.out), *bank_ref);
+  Outcome names = Korbctl({"names", *naming_ref, "shop"});
+  EXPECT_EQ(names.code, 0);
+  EXPECT_THAT(names.out, HasSubstr("shop/bank"));
+  EXPECT_EQ(Korbctl({"resolve", *naming_ref, "shop/none"}).code, 1);
+  EXPECT_EQ(Korbctl({"resolve", *naming_ref, "bad//name"}).code, 1);
+  // An indirect reference: resolved for the descriptors, called by name.
+  absl::StatusOr<Ref> naming_parsed = Ref::Parse(*naming_ref);
+  ASSERT_THAT(naming_parsed.status(), IsOk());
+  Outcome call = Korbctl({"call",
+                          absl::StrCat("korbname://", naming_parsed->endpoints()[0].ToString(),
+                                       "/shop/bank?type=bank.Bank"),
+                          "Open", R"({"name":"erin"})"});
+  EXPECT_EQ(call.code, 0);
+  EXPECT_THAT(call.out, HasSubstr("type=bank.Account"));
+}
+
 }  // namespace
 }  // namespace korb

@@ -104,7 +104,9 @@ class ReflectionOption : public grpc::ServerBuilderOption {
     plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
                                   [&](const auto& plugin) { return plugin->name() == name; }),
                    plugins->end());
-    if (enabled_) plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    if (enabled_) {
+      plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
   }
 
  private:

@@ -141,7 +141,9 @@ absl::Status Serve(const Flags& flags) {
   // Registered interfaces are what server reflection lists (korbctl services).
   options.interfaces = {&bank::BankServant::korb_static_interface(),
                         &bank::AccountServant::korb_static_interface()};
-  if (flags.admin) options.interfaces.push_back(&korb::admin::AdminServant::korb_static_interface());
+  if (flags.admin) {
+    options.interfaces.push_back(&korb::admin::AdminServant::korb_static_interface());
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));

@@ -56,8 +56,8 @@ absl::string_view PolicyName(ThreadingOptions::Kind kind) {
 
 absl::StatusOr<absl::Duration> Grace(int32_t grace_ms) {
   if (grace_ms < 0 || grace_ms > AdminImpl::kMaxGraceMs) {
-    return BadRequest(absl::StrCat("grace_ms must be 0 to ", AdminImpl::kMaxGraceMs, ", not ",
-                                   grace_ms));
+    return BadRequest(
+        absl::StrCat("grace_ms must be 0 to ", AdminImpl::kMaxGraceMs, ", not ", grace_ms));
   }
   return absl::Milliseconds(grace_ms == 0 ? AdminImpl::kDefaultGraceMs : grace_ms);
 }
@@ -136,9 +136,10 @@ absl::StatusOr<ObjectAdapter*> AdminImpl::FindAdapter(absl::string_view name) co
 absl::StatusOr<ObjectAdapter*> AdminImpl::FindControllableAdapter(absl::string_view name) const {
   ASSIGN_OR_RETURN(ObjectAdapter * adapter, FindAdapter(name));
   if (name == kAdapterName) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "adapter '", kAdapterName, "' hosts the admin object itself: it cannot be held, "
-        "discarded or shut down remotely"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("adapter '", kAdapterName,
+                     "' hosts the admin object itself: it cannot be held, "
+                     "discarded or shut down remotely"));
   }
   return adapter;
 }
@@ -169,8 +170,7 @@ absl::StatusOr<AdapterInfo> AdminImpl::GetAdapter(CallContext&, const AdapterReq
   return ToAdapterInfo(*adapter);
 }
 
-absl::StatusOr<AdapterMetrics> AdminImpl::GetMetrics(CallContext&,
-                                                     const AdapterRequest& request) {
+absl::StatusOr<AdapterMetrics> AdminImpl::GetMetrics(CallContext&, const AdapterRequest& request) {
   ASSIGN_OR_RETURN(ObjectAdapter * adapter, FindAdapter(request.adapter()));
   return ToAdapterMetrics(adapter->name(), adapter->Metrics());
 }

@@ -35,8 +35,7 @@ class AdminImpl : public AdminServant {
   AdminImpl(ObjectServer& server, ServeOptions options);
 
   absl::StatusOr<ServerInfo> GetServerInfo(CallContext& context, const korb::Empty&) override;
-  absl::StatusOr<ListAdaptersReply> ListAdapters(CallContext& context,
-                                                 const korb::Empty&) override;
+  absl::StatusOr<ListAdaptersReply> ListAdapters(CallContext& context, const korb::Empty&) override;
   absl::StatusOr<AdapterInfo> GetAdapter(CallContext& context,
                                          const AdapterRequest& request) override;
   absl::StatusOr<AdapterMetrics> GetMetrics(CallContext& context,
@@ -44,10 +43,8 @@ class AdminImpl : public AdminServant {
   absl::StatusOr<ListObjectsReply> ListObjects(CallContext& context,
                                                const ListObjectsRequest& request) override;
   absl::StatusOr<AdapterInfo> Hold(CallContext& context, const AdapterRequest& request) override;
-  absl::StatusOr<AdapterInfo> Discard(CallContext& context,
-                                      const AdapterRequest& request) override;
-  absl::StatusOr<AdapterInfo> Resume(CallContext& context,
-                                     const AdapterRequest& request) override;
+  absl::StatusOr<AdapterInfo> Discard(CallContext& context, const AdapterRequest& request) override;
+  absl::StatusOr<AdapterInfo> Resume(CallContext& context, const AdapterRequest& request) override;
   absl::StatusOr<ShutdownAdapterReply> ShutdownAdapter(
       CallContext& context, const ShutdownAdapterRequest& request) override;
   absl::StatusOr<korb::Empty> ShutdownServer(CallContext& context,

@@ -25,9 +25,9 @@ absl::StatusOr<Ref> Serve(ObjectServer& server, ServeOptions options) {
   adapter_options.lifespan = Lifespan::kPersistent;
   ASSIGN_OR_RETURN(ObjectAdapter * adapter,
                    server.CreateAdapter(std::string(kAdapterName), adapter_options));
-  ASSIGN_OR_RETURN(Ref ref, adapter->Activate(std::string(kObjectId),
-                                              std::make_shared<AdminImpl>(server,
-                                                                          std::move(options))));
+  ASSIGN_OR_RETURN(Ref ref,
+                   adapter->Activate(std::string(kObjectId),
+                                     std::make_shared<AdminImpl>(server, std::move(options))));
   RETURN_IF_ERROR(adapter->SetDefaultObject(kObjectId));
   // Adapters hold calls until they are ready (docs/adapter.md, "Start-up").
   RETURN_IF_ERROR(adapter->Resume());

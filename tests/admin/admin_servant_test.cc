@@ -75,8 +75,8 @@ TEST_F(AdminTest, ServedAtTheWellKnownReference) {
   absl::StatusOr<Ref> expected = AdminRef(server_->endpoints()[0].ToString());
   ASSERT_THAT(expected.status(), IsOk());
   EXPECT_EQ(admin_ref_, *expected);
-  EXPECT_EQ(admin_ref_.ToString(),
-            "korb://" + server_->endpoints()[0].ToString() + "/korb-admin/admin?type=korb.admin.Admin");
+  EXPECT_EQ(admin_ref_.ToString(), "korb://" + server_->endpoints()[0].ToString() +
+                                       "/korb-admin/admin?type=korb.admin.Admin");
 }
 
 TEST_F(AdminTest, ServeTwiceIsAlreadyExists) {
@@ -132,8 +132,8 @@ TEST_F(AdminTest, MetricsCountTheAdaptersCalls) {
 
 TEST_F(AdminTest, ListObjectsPagesThroughEveryObjectInIdOrder) {
   for (int i = 0; i < 25; ++i) {
-    ASSERT_THAT(app_->Activate(absl::StrCat("obj-", 100 + i),
-                               std::make_shared<testing::EchoImpl>()).status(),
+    ASSERT_THAT(app_->Activate(absl::StrCat("obj-", 100 + i), std::make_shared<testing::EchoImpl>())
+                    .status(),
                 IsOk());
   }
   std::vector<std::string> ids;
@@ -163,9 +163,9 @@ TEST_F(AdminTest, ListObjectsPagesThroughEveryObjectInIdOrder) {
 
 TEST_F(AdminTest, ListObjectsDefaultPageIsAHundred) {
   for (int i = 0; i < 150; ++i) {
-    ASSERT_THAT(app_->Activate(absl::StrCat("o", 1000 + i),
-                               std::make_shared<testing::EchoImpl>()).status(),
-                IsOk());
+    ASSERT_THAT(
+        app_->Activate(absl::StrCat("o", 1000 + i), std::make_shared<testing::EchoImpl>()).status(),
+        IsOk());
   }
   absl::StatusOr<ListObjectsReply> page = List("app", 0);
   ASSERT_THAT(page.status(), IsOk());

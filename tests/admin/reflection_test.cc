@@ -3,8 +3,6 @@
 // interfaces are listed; every interface linked into the server, including
 // those served only on the generic path, is described by name; and a server
 // with reflection off offers none.
-#include "tools/korbctl/reflection_client.h"
-
 #include <grpcpp/create_channel.h>
 
 #include <memory>
@@ -18,6 +16,7 @@
 #include "korbtest/testing.korb.h"
 #include "servants/admin/admin_service.h"
 #include "tests/testing/status_matchers.h"
+#include "tools/korbctl/reflection_client.h"
 
 namespace korb::ctl {
 namespace {
@@ -34,9 +33,9 @@ std::unique_ptr<ObjectServer> StartServer(ObjectServerOptions options) {
 }
 
 ReflectionClient ClientFor(const ObjectServer& server) {
-  return ReflectionClient(grpc::CreateChannel(server.endpoints()[0].ToString(),
-                                              grpc::InsecureChannelCredentials()),
-                          absl::Seconds(30));
+  return ReflectionClient(
+      grpc::CreateChannel(server.endpoints()[0].ToString(), grpc::InsecureChannelCredentials()),
+      absl::Seconds(30));
 }
 
 TEST(ServerReflection, ListsTheRegisteredInterfaces) {
@@ -76,8 +75,7 @@ TEST(ServerReflection, UnknownInterfaceIsNotFound) {
   std::unique_ptr<ObjectServer> server = StartServer({});
   ASSERT_NE(server, nullptr);
   ReflectionClient reflection = ClientFor(*server);
-  EXPECT_THAT(reflection.FindService("no.Such").status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(reflection.FindService("no.Such").status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(ServerReflection, OffMeansNoReflectionService) {

@@ -4,13 +4,12 @@
 // resume), remote shutdown, and the documented exit codes for bad
 // references, unreachable servers, unknown interfaces and operations, bad
 // JSON, and servers without an admin object.
+#include <google/protobuf/util/json_util.h>
 #include <sys/wait.h>
 
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -77,7 +76,8 @@ class KorbctlTest : public ::testing::Test {
 
   // Opens an account through korbctl; its reference.
   std::string Open(const std::string& owner) {
-    Outcome run = Korbctl({"call", bank_ref_, "Open", absl::StrCat(R"({"name":")", owner, R"("})")});
+    Outcome run =
+        Korbctl({"call", bank_ref_, "Open", absl::StrCat(R"({"name":")", owner, R"("})")});
     EXPECT_EQ(run.code, 0) << run.out;
     return std::string(absl::StripAsciiWhitespace(run.out));
   }
@@ -103,7 +103,8 @@ TEST_F(KorbctlTest, CallsOperationsWithJson) {
   Outcome deposit = Korbctl({"call", account, "Deposit", R"({"cents": 2550})"});
   EXPECT_EQ(deposit.code, 0);
   EXPECT_THAT(deposit.out, HasSubstr(R"("cents":"2550")"));
-  Outcome balance = Korbctl({"call", account, "GetBalance", "--deadline", "20s", "--priority", "5"});
+  Outcome balance =
+      Korbctl({"call", account, "GetBalance", "--deadline", "20s", "--priority", "5"});
   EXPECT_EQ(balance.code, 0);
   EXPECT_THAT(balance.out, HasSubstr(R"("cents":"2550")"));
   // An error of the operation itself is exit code 1, with its status.
@@ -145,7 +146,8 @@ TEST_F(KorbctlTest, StatsCountCallsAndWatchRepeats) {
   EXPECT_EQ(stats.code, 0);
   EXPECT_THAT(stats.out, HasSubstr("P99_US"));
   EXPECT_THAT(stats.out, HasSubstr("bank"));
-  Outcome watch = Korbctl({"--json", "stats", endpoint_, "korb-admin", "--watch", "0.2", "--count", "3"});
+  Outcome watch =
+      Korbctl({"--json", "stats", endpoint_, "korb-admin", "--watch", "0.2", "--count", "3"});
   EXPECT_EQ(watch.code, 0);
   std::vector<std::string> lines = absl::StrSplit(watch.out, '\n', absl::SkipEmpty());
   EXPECT_EQ(lines.size(), 3u) << watch.out;
@@ -211,8 +213,8 @@ TEST_F(KorbctlTest, ExitCodesForBadInput) {
   EXPECT_EQ(Korbctl({"--timeout", "3s", "ping", UnusedEndpoint()}).code, 3);
   EXPECT_EQ(Korbctl({"--timeout", "3s", "stats", UnusedEndpoint()}).code, 3);
   EXPECT_EQ(Korbctl({"--timeout", "3s", "call",
-                     absl::StrCat("korb://", UnusedEndpoint(), "/bank/main?type=bank.Bank"),
-                     "Open", "{}"})
+                     absl::StrCat("korb://", UnusedEndpoint(), "/bank/main?type=bank.Bank"), "Open",
+                     "{}"})
                 .code,
             3);
   // And the server served on.
@@ -244,8 +246,9 @@ TEST(KorbctlNaming, ResolvesListsAndCallsByName) {
   ASSERT_THAT(naming.status(), IsOk());
   absl::StatusOr<std::string> naming_ref = naming->ReadLine(absl::Seconds(60));
   ASSERT_THAT(naming_ref.status(), IsOk()) << "korb-naming printed no reference within 60 s";
-  absl::StatusOr<Subprocess> bank = Subprocess::Start(
-      {KORB_BANK_SERVER, "--listen", "127.0.0.1:0", "--naming", *naming_ref, "--name", "shop/bank"});
+  absl::StatusOr<Subprocess> bank =
+      Subprocess::Start({KORB_BANK_SERVER, "--listen", "127.0.0.1:0", "--naming", *naming_ref,
+                         "--name", "shop/bank"});
   ASSERT_THAT(bank.status(), IsOk());
   absl::StatusOr<std::string> bank_ref = bank->ReadLine(absl::Seconds(60));
   ASSERT_THAT(bank_ref.status(), IsOk());

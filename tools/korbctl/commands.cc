@@ -65,8 +65,8 @@ absl::StatusOr<HostPort> ParseServer(const std::string& server) {
   }
   absl::StatusOr<HostPort> endpoint = HostPort::Parse(server);
   if (!endpoint.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("'", server, "' is neither host:port nor a reference: ",
-                                                   endpoint.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", server, "' is neither host:port nor a reference: ", endpoint.status().message()));
   }
   return endpoint;
 }
@@ -154,10 +154,10 @@ int Call(const Options& options, const std::string& reference, const std::string
   if (!ref.ok()) return Fail(options, "bad reference", ref.status(), kUsage);
   if (ref->type().empty()) {
     if (flags.type.empty()) {
-      return Fail(options, "bad reference",
-                  absl::InvalidArgumentError(
-                      "it names no interface (?type=package.Service); pass --type"),
-                  kUsage);
+      return Fail(
+          options, "bad reference",
+          absl::InvalidArgumentError("it names no interface (?type=package.Service); pass --type"),
+          kUsage);
     }
     ref->set_type(flags.type);
   }
@@ -191,8 +191,8 @@ int Call(const Options& options, const std::string& reference, const std::string
                   absl::NotFoundError(absl::StrCat("unknown interface '", ref->type(), "'")),
                   kUsage);
     }
-    return Fail(options, absl::StrCat(endpoint.ToString(), ": server reflection"),
-                service.status(), CodeFor(options, service.status(), endpoint));
+    return Fail(options, absl::StrCat(endpoint.ToString(), ": server reflection"), service.status(),
+                CodeFor(options, service.status(), endpoint));
   }
   interface = DynamicInterface::Make(**service);
   if ((*service)->FindMethodByName(operation) == nullptr) {
@@ -303,8 +303,7 @@ int Services(const Options& options, const std::string& server) {
   return kOk;
 }
 
-int List(const Options& options, const std::string& server, const std::string& adapter,
-         int limit) {
+int List(const Options& options, const std::string& server, const std::string& adapter, int limit) {
   absl::StatusOr<std::unique_ptr<AdminTarget>> admin = ConnectAdmin(server);
   if (!admin.ok()) return Fail(options, "bad server", admin.status(), kUsage);
   if (adapter.empty()) {
@@ -408,8 +407,8 @@ int AdapterControl(const Options& options, const std::string& action, const std:
     info = (*admin)->stub->GetAdapter(request, call);
   } else {
     return Fail(options, "usage",
-                absl::InvalidArgumentError(absl::StrCat(
-                    "unknown adapter action '", action, "' (hold, discard, resume, shutdown)")),
+                absl::InvalidArgumentError(absl::StrCat("unknown adapter action '", action,
+                                                        "' (hold, discard, resume, shutdown)")),
                 kUsage);
   }
   if (!info.ok()) return AdminFailed(options, **admin, info.status());

@@ -32,7 +32,7 @@ namespace korb::ctl {
 enum ExitCode { kOk = 0, kCallFailed = 1, kUsage = 2, kUnreachable = 3 };
 
 struct Options {
-  bool json = false;                          // JSON lines instead of tables
+  bool json = false;                           // JSON lines instead of tables
   absl::Duration timeout = absl::Seconds(10);  // per call
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
@@ -53,8 +53,7 @@ int Ping(const Options& options, const std::string& target);
 int Services(const Options& options, const std::string& server);
 // `korbctl ls SERVER [ADAPTER]`: the adapters, or an adapter's objects (at
 // most `limit`).
-int List(const Options& options, const std::string& server, const std::string& adapter,
-         int limit);
+int List(const Options& options, const std::string& server, const std::string& adapter, int limit);
 // `korbctl stats SERVER [ADAPTER]`: metrics, `count` times every `interval`
 // (count 0: until interrupted).
 int Stats(const Options& options, const std::string& server, const std::string& adapter,

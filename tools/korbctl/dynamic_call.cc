@@ -12,6 +12,7 @@
 #include "client/internal/invocation.h"
 #include "client/internal/target.h"
 #include "korb/options.pb.h"
+#include "tools/korbctl/byte_buffers.h"
 
 namespace korb::ctl {
 namespace {
@@ -27,14 +28,6 @@ MethodSemantics SemanticsOf(const google::protobuf::MethodDescriptor& method) {
           .idempotent = annotation.idempotent(),
           .oneway = annotation.oneway(),
           .priority = annotation.priority()};
-}
-
-std::string ToString(grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
 }
 
 }  // namespace
@@ -83,9 +76,7 @@ absl::StatusOr<std::string> CallJson(Client& client, const DynamicInterface& int
                                                    method->input_type()->full_name(),
                                                    " in JSON: ", parsed.message().ToString()));
   }
-  std::string bytes = request->SerializeAsString();
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer send(&slice, 1);
+  grpc::ByteBuffer send = ToByteBuffer(request->SerializeAsString());
 
   std::shared_ptr<const internal::Binding> binding = internal::Bind(client, ref, interface.info());
   if (!binding->status.ok()) return binding->status;
@@ -94,7 +85,7 @@ absl::StatusOr<std::string> CallJson(Client& client, const DynamicInterface& int
   if (!reply.ok()) return reply.status();
   std::unique_ptr<google::protobuf::Message> answer(
       factory.GetPrototype(method->output_type())->New());
-  if (!answer->ParseFromString(ToString(*reply))) {
+  if (!answer->ParseFromString(ToBytes(*reply))) {
     return absl::InternalError(
         absl::StrCat("reply is not a valid ", method->output_type()->full_name()));
   }
@@ -104,7 +95,8 @@ absl::StatusOr<std::string> CallJson(Client& client, const DynamicInterface& int
   print.preserve_proto_field_names = false;
   if (auto printed = google::protobuf::util::MessageToJsonString(*answer, &out, print);
       !printed.ok()) {
-    return absl::InternalError(absl::StrCat("reply does not print as JSON: ", printed.message().ToString()));
+    return absl::InternalError(
+        absl::StrCat("reply does not print as JSON: ", printed.message().ToString()));
   }
   return out;
 }

@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
 
   std::string action;
   int grace_ms = 5000;
-  CLI::App* control = app.add_subcommand("adapter", "hold, discard, resume or shut down an adapter");
+  CLI::App* control =
+      app.add_subcommand("adapter", "hold, discard, resume or shut down an adapter");
   control->add_option("action", action, "hold | discard | resume | shutdown")
       ->required()
       ->check(CLI::IsMember({"hold", "discard", "resume", "shutdown"}));

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "tools/korbctl/byte_buffers.h"
 
 namespace korb::ctl {
 namespace {
@@ -19,7 +20,8 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
-constexpr absl::string_view kMethod = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+constexpr absl::string_view kMethod =
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 constexpr absl::string_view kRequestType = "grpc.reflection.v1alpha.ServerReflectionRequest";
 constexpr absl::string_view kResponseType = "grpc.reflection.v1alpha.ServerReflectionResponse";
 
@@ -27,7 +29,8 @@ absl::StatusOr<std::unique_ptr<Message>> NewMessage(absl::string_view type) {
   // The reflection messages come from libgrpc++_reflection, which a client
   // links only if it refers to one of its symbols (--as-needed); loading it
   // registers them in the generated pool.
-  static void (*volatile const keep_linked)() = &grpc::reflection::InitProtoReflectionServerBuilderPlugin;
+  static void (*volatile const keep_linked)() =
+      &grpc::reflection::InitProtoReflectionServerBuilderPlugin;
   (void)keep_linked;
   const Descriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(type));
@@ -68,9 +71,7 @@ absl::StatusOr<std::unique_ptr<Message>> ReflectionClient::Exchange(absl::string
   if (!request.ok()) return request.status();
   const FieldDescriptor* fd = (*request)->GetDescriptor()->FindFieldByName(std::string(field));
   (*request)->GetReflection()->SetString(request->get(), fd, value);
-  std::string bytes = (*request)->SerializeAsString();
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer send(&slice, 1);
+  grpc::ByteBuffer send = ToByteBuffer((*request)->SerializeAsString());
 
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
@@ -102,18 +103,14 @@ absl::StatusOr<std::unique_ptr<Message>> ReflectionClient::Exchange(absl::string
 
   absl::StatusOr<std::unique_ptr<Message>> response = NewMessage(kResponseType);
   if (!response.ok()) return response.status();
-  std::vector<grpc::Slice> slices;
-  std::string reply;
-  if (received.Dump(&slices).ok()) {
-    for (const grpc::Slice& s : slices) reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  if (!(*response)->ParseFromString(reply)) {
+  if (!(*response)->ParseFromString(ToBytes(received))) {
     return absl::InternalError("server reflection reply did not decode");
   }
   if (const Message* error = SubMessage(**response, "error_response"); error != nullptr) {
     const Descriptor* d = error->GetDescriptor();
     int code = error->GetReflection()->GetInt32(*error, d->FindFieldByName("error_code"));
-    std::string text = error->GetReflection()->GetString(*error, d->FindFieldByName("error_message"));
+    std::string text =
+        error->GetReflection()->GetString(*error, d->FindFieldByName("error_message"));
     return absl::Status(static_cast<absl::StatusCode>(code), text);
   }
   return response;

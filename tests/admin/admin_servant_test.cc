@@ -161,6 +161,27 @@ TEST_F(AdminTest, ListObjectsPagesThroughEveryObjectInIdOrder) {
   EXPECT_EQ(ids.back(), "obj-124");
 }
 
+// Incarnates an Echo for any id.
+class EchoActivator : public ServantActivator {
+ public:
+  absl::StatusOr<std::shared_ptr<Servant>> Incarnate(absl::string_view) override {
+    return std::make_shared<testing::EchoImpl>();
+  }
+};
+
+TEST_F(AdminTest, ListObjectsShowsIncarnatedObjects) {
+  // Objects a servant activator brought in are in the map too, with their type.
+  ASSERT_THAT(app_->SetServantActivator(std::make_shared<EchoActivator>()), IsOk());
+  korbtest::EchoStub echo(client_, app_->CreateReference("lazy", "korbtest.Echo"));
+  ASSERT_THAT(echo.Echo(testing::EchoText("wake up")).status(), IsOk());
+  absl::StatusOr<ListObjectsReply> page = List("app", 10);
+  ASSERT_THAT(page.status(), IsOk());
+  ASSERT_EQ(page->objects_size(), 1);
+  EXPECT_EQ(page->objects(0).id(), "lazy");
+  EXPECT_EQ(page->objects(0).type(), "korbtest.Echo");
+  EXPECT_TRUE(page->next_page_token().empty());
+}
+
 TEST_F(AdminTest, ListObjectsDefaultPageIsAHundred) {
   for (int i = 0; i < 150; ++i) {
     ASSERT_THAT(

@@ -197,6 +197,30 @@ size_t AdapterImpl::active_objects() const {
   return objects_.size();
 }
 
+std::vector<ActiveObjectInfo> AdapterImpl::ListActiveObjects(absl::string_view after,
+                                                             size_t limit) const {
+  // The `limit` smallest ids after `after`, kept as a max-heap: a page costs
+  // one pass over the map and O(limit) memory, however large the map is.
+  auto id_less = [](const ActiveObjectInfo& a, const ActiveObjectInfo& b) { return a.id < b.id; };
+  std::vector<ActiveObjectInfo> page;
+  if (limit == 0) return page;
+  ReaderMutexLock lock(&mu_);
+  for (const auto& [id, object] : objects_) {
+    if (id <= after) continue;
+    if (page.size() == limit && !(id < page.front().id)) continue;
+    // Set once the servant is in place (explicit activation, incarnation).
+    const InterfaceInfo* interface = object->ready_interface.load(std::memory_order_acquire);
+    page.push_back({id, interface == nullptr ? "" : std::string(interface->name)});
+    std::push_heap(page.begin(), page.end(), id_less);
+    if (page.size() > limit) {
+      std::pop_heap(page.begin(), page.end(), id_less);
+      page.pop_back();
+    }
+  }
+  std::sort_heap(page.begin(), page.end(), id_less);
+  return page;
+}
+
 AdapterState AdapterImpl::state() const {
   ReaderMutexLock lock(&mu_);
   return state_;

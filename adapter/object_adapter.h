@@ -70,6 +70,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -124,6 +125,14 @@ struct ActivateOptions {
   // activated with equal options share one policy instance, owned by the
   // adapter (so ThreadPerObject() gives each of them its own thread).
   std::optional<ThreadingOptions> threading{};
+};
+
+// One entry of the active object map, for tools (ObjectAdapter::ListActiveObjects).
+struct ActiveObjectInfo {
+  std::string id;
+  // The servant's interface ("bank.Account"); "" while an activator is still
+  // incarnating it.
+  std::string type;
 };
 
 // In order; kDeactivating and kInactive are terminal (see above).
@@ -195,6 +204,13 @@ class ObjectAdapter {
 
   virtual bool IsActive(absl::string_view id) const = 0;
   virtual size_t active_objects() const = 0;
+  // A page of the active object map for tools (the admin object): at most
+  // `limit` objects whose ids sort after `after` (byte order), in id order.
+  // Costs one pass over the map under the adapter's lock.
+  virtual std::vector<ActiveObjectInfo> ListActiveObjects(absl::string_view after,
+                                                          size_t limit) const = 0;
+  // The options this adapter was created with.
+  virtual const AdapterOptions& options() const = 0;
 
   // State transitions (see above); a new adapter holds until Resume().
   // FAILED_PRECONDITION once shutting down.

@@ -12,6 +12,8 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/server_builder.h>
 
 #include "absl/container/flat_hash_set.h"
@@ -89,6 +91,28 @@ std::string LocalHostName() {
   return name;
 }
 
+// Server reflection on one builder, or none: linking libgrpc++_reflection
+// adds its plugin to every builder of the process (a static initializer), so
+// the option removes that one and adds its own only when asked.
+class ReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    grpc::reflection::ProtoServerReflectionPlugin reflection;
+    const std::string name = reflection.name();
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [&](const auto& plugin) { return plugin->name() == name; }),
+                   plugins->end());
+    if (enabled_) {
+      plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  const bool enabled_;
+};
+
 }  // namespace
 
 ServerImpl::ServerImpl() : router_(std::make_unique<Router>(this)) {}
@@ -152,6 +176,7 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   builder.RegisterCallbackGenericService(server->router_.get());
+  builder.SetOption(std::make_unique<ReflectionOption>(options.reflection));
   absl::flat_hash_set<absl::string_view> registered;
   for (const InterfaceInfo* interface : options.interfaces) {
     if (interface == nullptr || !registered.insert(interface->name).second) continue;

@@ -84,6 +84,13 @@ struct ObjectServerOptions {
   // in flight. Match ClientOptions::keepalive of the clients (docs/client.md).
   absl::Duration min_client_ping_interval = absl::Minutes(5);
   bool permit_pings_without_calls = false;
+  // gRPC server reflection (grpc.reflection.v1alpha.ServerReflection): tools
+  // such as korbctl and grpcurl fetch the descriptors of every interface
+  // linked into this program by name. Its service list names the
+  // `interfaces` above (calls of other interfaces, on the generic path, are
+  // not known before they arrive): list an interface there to have it
+  // listed. Turn off where the schema must not be disclosed.
+  bool reflection = true;
 };
 
 class ObjectServer {

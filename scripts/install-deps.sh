@@ -18,6 +18,7 @@ case "${1:-}" in
       libabsl-dev libsqlite3-dev
       # Logging (common/log.h), the /metrics listener, promtool for its test.
       libspdlog-dev libcpp-httplib-dev prometheus
+      libcli11-dev                     # korbctl (tools/korbctl/)
       libgtest-dev libgmock-dev libbenchmark-dev
       etcd-server
     ) ;;

@@ -74,6 +74,9 @@ class AdapterImpl final : public ObjectAdapter {
   const std::string& instance_tag() const override { return instance_tag_; }
   bool IsActive(absl::string_view id) const override ABSL_LOCKS_EXCLUDED(mu_);
   size_t active_objects() const override ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<ActiveObjectInfo> ListActiveObjects(absl::string_view after, size_t limit) const
+      override ABSL_LOCKS_EXCLUDED(mu_);
+  const AdapterOptions& options() const override { return options_; }
   absl::Status Hold() override ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Discard() override ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Resume() override ABSL_LOCKS_EXCLUDED(mu_);

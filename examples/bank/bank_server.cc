@@ -4,6 +4,7 @@
 //   bank_server [--listen HOST:PORT] [--db PATH] [--write-back]
 //               [--sync full|normal|off] [--max-active N] [--threads N | --inline]
 //               [--grace SECONDS] [--naming REF [--name NAME] [--lease-ttl SECONDS]]
+//               [--admin]
 //
 //   --listen      where to listen (default 127.0.0.1:0, a free port). Give a
 //                 fixed port for references that survive restarts.
@@ -26,6 +27,10 @@
 //                 crash lets the lease expire. Clients then find the bank as
 //                 korbname://<naming endpoints>/bank?type=bank.Bank. The
 //                 reference is printed once registered (or after 5 s).
+//   --admin       also host Korb's admin object (korb-admin/admin), so that
+//                 `korbctl ls|stats|adapter HOST:PORT` inspect and control
+//                 this server, and ShutdownServer stops it as SIGTERM does
+//                 (docs/operations.md).
 //
 // Prints the bank's reference on the first line of standard output, then
 // serves until SIGINT or SIGTERM. The adapter's lifespan is persistent, so
@@ -33,6 +38,7 @@
 // same --listen address and --db file. The bank is also the default object
 // of its interface, so a plain gRPC client can call bank.Bank/Open.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -46,6 +52,9 @@
 #include "bank/bank_app.h"
 #include "client/client.h"
 #include "common/status_macros.h"
+#include "bank/bank.korb.h"
+#include "korb/admin.korb.h"
+#include "servants/admin/admin_service.h"
 #include "servants/naming/registration.h"
 
 namespace {
@@ -53,7 +62,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: bank_server [--listen HOST:PORT] [--db PATH] [--write-back] "
     "[--sync full|normal|off] [--max-active N] [--threads N | --inline] [--grace SECONDS] "
-    "[--naming REF [--name NAME] [--lease-ttl SECONDS]]";
+    "[--naming REF [--name NAME] [--lease-ttl SECONDS]] [--admin]";
 
 struct Flags {
   std::string listen = "127.0.0.1:0";
@@ -62,6 +71,7 @@ struct Flags {
   std::string naming;  // empty: do not register
   std::string name = "bank";
   int lease_ttl = 5;
+  bool admin = false;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
@@ -111,6 +121,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       if (!absl::SimpleAtoi(argv[++i], &flags.lease_ttl) || flags.lease_ttl <= 0) {
         return absl::InvalidArgumentError("--lease-ttl needs a positive number of seconds");
       }
+    } else if (arg == "--admin") {
+      flags.admin = true;
     } else if (arg == "--inline") {
       flags.bank.threading = korb::ThreadingOptions::Inline();
     } else {
@@ -126,9 +138,24 @@ absl::Status Serve(const Flags& flags) {
 
   korb::ObjectServerOptions options;
   options.listen = {flags.listen};
+  // Registered interfaces are what server reflection lists (korbctl services).
+  options.interfaces = {&bank::BankServant::korb_static_interface(),
+                        &bank::AccountServant::korb_static_interface()};
+  if (flags.admin) {
+    options.interfaces.push_back(&korb::admin::AdminServant::korb_static_interface());
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
                    korb::ObjectServer::Start(options));
   ASSIGN_OR_RETURN(bank::HostedBank bank, bank::HostBank(*server, flags.bank));
+  if (flags.admin) {
+    // A remote ShutdownServer ends the process as SIGTERM does: the signal
+    // reaches signals.Wait() below, which shuts down from this thread.
+    ASSIGN_OR_RETURN(korb::Ref admin,
+                     korb::admin::Serve(*server, {.on_shutdown = [](absl::Duration) {
+                                          kill(getpid(), SIGTERM);
+                                        }}));
+    std::cerr << "bank_server: admin object " << admin << std::endl;
+  }
 
   // Registration in the naming service, if asked for. It never holds up the
   // start: it keeps trying in the background while the naming service is

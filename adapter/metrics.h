@@ -65,6 +65,18 @@ struct LifecycleStats {
   uint64_t failed_saves = 0;
 };
 
+// An adapter's objects (explicitly activated or incarnated) by lifecycle
+// state, now (docs/architecture.md, "Object lifecycle"). Gauges:
+// ResetMetrics() leaves them.
+struct ObjectStateCounts {
+  size_t pending = 0;        // in the map, waiting for their first call to incarnate them
+  size_t incarnating = 0;    // in the map, being incarnated
+  size_t ready = 0;          // in the map with a servant
+  size_t leaving = 0;        // out of the map, calls still bound (incarnated or not yet)
+  size_t failed = 0;         // incarnation failed, its calls still being answered
+  size_t etherealizing = 0;  // no call left, being saved and etherealized
+};
+
 struct AdapterMetrics {
   uint64_t calls = 0;   // calls answered (run or rejected), since creation or reset
   uint64_t errors = 0;  // of which answered with a non-OK status
@@ -78,6 +90,7 @@ struct AdapterMetrics {
   absl::Duration busy_time;  // time with at least one servant call executing
   absl::Duration elapsed;    // time since creation or reset
   LifecycleStats lifecycle;  // since creation or reset
+  ObjectStateCounts objects;  // now
 };
 
 class LifecycleCounters {

@@ -94,10 +94,9 @@ absl::StatusOr<Ref> AdapterImpl::Activate(std::string id, std::shared_ptr<Servan
                                             const ActivateOptions& options) {
   if (id.empty()) return absl::InvalidArgumentError("object id must not be empty");
   if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
-  auto object = std::make_shared<ActiveObject>();
+  auto object = std::make_shared<ActiveObject>(ActiveObject::State::kReady);
   object->id = id;
   object->interface = &servant->korb_interface();
-  object->ready_interface.store(object->interface, std::memory_order_release);
   object->servant = std::move(servant);
   const void* identity = object.get();
   absl::string_view type = object->interface->name;
@@ -119,7 +118,7 @@ absl::StatusOr<Ref> AdapterImpl::Activate(std::string id, std::shared_ptr<Servan
     MutexLock lock(&mu_);
     published = CheckActivatable(id);
     if (published.ok()) {
-      object->in_map = true;
+      CheckTransition(object->Publish(&census_));
       objects_.emplace(id, std::move(object));
     }
   }
@@ -146,25 +145,21 @@ absl::StatusOr<Ref> AdapterImpl::Activate(std::shared_ptr<Servant> servant,
 
 absl::Status AdapterImpl::Deactivate(absl::string_view id) {
   std::shared_ptr<ActiveObject> object;
-  bool etherealize_now = false;
+  // Set if no call is bound: etherealized here.
+  std::shared_ptr<ActiveObject> release;
   {
     MutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it == objects_.end()) return NotActive(name_, id);
     object = it->second;
-    if (object->origin == ActiveObject::Origin::kActivator) {
-      etherealize_now = object->calls == 0;
-      EvictLocked(object.get(), EtherealizeReason::kDeactivated, /*queue=*/false);
-    } else {
-      objects_.erase(it);
-      object->in_map = false;
-    }
+    release = LeaveLocked(*object, EtherealizeReason::kDeactivated);
   }
+  // An explicit activation's policy learns at once (calls still bound run);
+  // an incarnated object's when it is etherealized, after its last call.
   if (object->origin != ActiveObject::Origin::kActivator) {
     object->policy->OnObjectDeactivated(object.get());
-  } else if (etherealize_now) {
-    Etherealize(object, EtherealizeReason::kDeactivated);
   }
+  if (release != nullptr) Etherealize(release, EtherealizeReason::kDeactivated);
   // `object` is released here, outside the lock: the servant is destroyed now
   // unless calls in flight still hold it.
   return absl::OkStatus();
@@ -176,7 +171,11 @@ absl::Status AdapterImpl::SetDefaultObject(absl::string_view id) {
     ReaderMutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it == objects_.end()) return NotActive(name_, id);
-    interface = it->second->interface->name;
+    if (it->second->known_interface() == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "object '", absl::CHexEscape(id), "' is not incarnated yet in adapter '", name_, "'"));
+    }
+    interface = it->second->known_interface()->name;
   }
   server_->SetDefaultObject(interface, this, std::string(id));
   return absl::OkStatus();
@@ -299,34 +298,35 @@ absl::Status AdapterImpl::Shutdown(absl::Duration grace) {
     auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
     drained = mu_.AwaitWithTimeout(absl::Condition(&idle), grace);
   }
-  // Policies reject what is still queued and wait for running operations.
+  // Every object leaves the map; those with calls still bound are
+  // etherealized after their last one (which the policies' shutdown answers).
   std::vector<ThreadingPolicy*> policies;
-  decltype(objects_) released;
+  std::vector<std::shared_ptr<ActiveObject>> left;     // explicit activations
+  std::vector<std::shared_ptr<ActiveObject>> release;  // no call bound
   decltype(default_servants_) defaults;
   {
     MutexLock lock(&mu_);
     for (auto& [options, policy] : policies_) policies.push_back(policy.get());
-    released.swap(objects_);
     defaults.swap(default_servants_);
-    lru_.clear();
-    for (auto& [id, object] : released) {
-      object->in_map = false;
-      object->evictable = false;
+    std::vector<std::shared_ptr<ActiveObject>> objects;
+    objects.reserve(objects_.size());
+    for (const auto& [id, object] : objects_) objects.push_back(object);
+    for (const std::shared_ptr<ActiveObject>& object : objects) {
+      if (object->origin != ActiveObject::Origin::kActivator) left.push_back(object);
+      std::shared_ptr<ActiveObject> idle = LeaveLocked(*object, EtherealizeReason::kShutdown);
+      if (idle != nullptr) release.push_back(std::move(idle));
     }
   }
+  // Policies reject what is still queued and wait for running operations.
   for (ThreadingPolicy* policy : policies) policy->Shutdown();
   // No call runs any more: finish the etherealizations under way, then
   // etherealize what is left.
   StopLifecycle();
-  for (const auto& [id, object] : released) {
-    if (object->origin == ActiveObject::Origin::kActivator) {
-      Etherealize(object, EtherealizeReason::kShutdown);
-    } else {
-      object->policy->OnObjectDeactivated(object.get());
-    }
-  }
+  for (const auto& object : release) Etherealize(object, EtherealizeReason::kShutdown);
+  for (const auto& object : left) object->policy->OnObjectDeactivated(object.get());
   for (const auto& [type, object] : defaults) object->policy->OnObjectDeactivated(object.get());
-  released.clear();
+  release.clear();
+  left.clear();
   {
     MutexLock lock(&mu_);
     state_ = AdapterState::kInactive;
@@ -348,6 +348,7 @@ AdapterMetrics AdapterImpl::Metrics() const {
   {
     ReaderMutexLock lock(&mu_);
     metrics.active_objects = objects_.size();
+    metrics.objects = census_.Counts();
     metrics.held_calls = held_.size();
     for (const auto& [options, policy] : policies_) policies.push_back(policy.get());
   }

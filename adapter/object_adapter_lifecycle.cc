@@ -67,18 +67,30 @@ absl::Status ObjectNotExist(absl::string_view id) {
 namespace internal {
 
 using Origin = ActiveObject::Origin;
-using Phase = ActiveObject::Phase;
+using State = ActiveObject::State;
 
 absl::Status AdapterImpl::Incarnate(ActiveObject& object) {
   {
-    MutexLock lock(&object.mu);
-    auto settled = [&object]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(object.mu) {
-      return object.phase != Phase::kIncarnating;
+    MutexLock lock(&mu_);
+    auto settled = [&object]() {
+      return object.state() != State::kIncarnating &&
+             object.state() != State::kLeavingIncarnating;
     };
-    object.mu.Await(absl::Condition(&settled));
-    if (object.phase == Phase::kReady) return absl::OkStatus();
-    if (object.phase == Phase::kFailed) return object.failure;
-    object.phase = Phase::kIncarnating;
+    mu_.Await(absl::Condition(&settled));
+    switch (object.state()) {
+      case State::kReady:
+      case State::kLeaving:
+        return absl::OkStatus();
+      case State::kFailed:
+        return object.failure;
+      default: {
+        // kPending, or kLeavingPending: deactivated before its first call
+        // ran, it is still incarnated for the calls bound to it.
+        absl::Status begun = object.BeginIncarnation();
+        CheckTransition(begun);
+        if (!begun.ok()) return absl::InternalError(begun.message());
+      }
+    }
   }
   // The previous incarnation's state must be saved before it is loaded.
   if (object.previous_etherealized != nullptr) {
@@ -109,25 +121,17 @@ absl::Status AdapterImpl::Incarnate(ActiveObject& object) {
     }
     if (!loaded.ok()) servant = loaded;
   }
-  {
-    MutexLock lock(&object.mu);
-    if (servant.ok()) {
-      object.servant = *std::move(servant);
-      object.interface = &object.servant->korb_interface();
-      object.persistent = persistent;
-      object.ready_interface.store(object.interface, std::memory_order_release);
-      object.phase = Phase::kReady;
-      lifecycle_counts_.Count(LifecycleCounters::kIncarnated);
-      return absl::OkStatus();
-    }
-    lifecycle_counts_.Count(LifecycleCounters::kIncarnationFailed);
-    object.phase = Phase::kFailed;
-    object.failure = servant.status();
-  }
-  // Nothing is retained: the next call to this id tries again. The calls
-  // bound to this entry meanwhile are answered with its failure.
   MutexLock lock(&mu_);
-  if (object.in_map) EvictLocked(&object, EtherealizeReason::kDeactivated, /*queue=*/true);
+  if (servant.ok()) {
+    CheckTransition(object.FinishIncarnation(*std::move(servant), persistent));
+    lifecycle_counts_.Count(LifecycleCounters::kIncarnated);
+    return absl::OkStatus();
+  }
+  lifecycle_counts_.Count(LifecycleCounters::kIncarnationFailed);
+  // Nothing is retained: the next call to this id tries again with a new
+  // entry. The calls bound to this one are answered with its failure.
+  if (object.in_map()) UnmapLocked(object);
+  CheckTransition(object.FailIncarnation(servant.status()));
   return servant.status();
 }
 
@@ -179,69 +183,86 @@ absl::Status AdapterImpl::Persist(ActiveObject& object) {
 void AdapterImpl::DropUnsavedState(ActiveObject& object) {
   MutexLock lock(&mu_);
   object.drop_state = true;
-  if (object.in_map) EvictLocked(&object, EtherealizeReason::kSaveFailed, /*queue=*/true);
+  // The failing call is bound to `object`: its Account() etherealizes it.
+  if (object.in_map()) LeaveLocked(object, EtherealizeReason::kSaveFailed);
 }
 
-void AdapterImpl::EvictLocked(ActiveObject* object, EtherealizeReason reason, bool queue) {
+std::shared_ptr<ActiveObject> AdapterImpl::UnmapLocked(ActiveObject& object) {
   std::shared_ptr<ActiveObject> owned;
-  auto it = objects_.find(object->id);
-  if (it != objects_.end() && it->second.get() == object) {
+  auto it = objects_.find(object.id);
+  if (it != objects_.end() && it->second.get() == &object) {
     owned = std::move(it->second);
     objects_.erase(it);
   }
-  object->in_map = false;
-  if (object->evictable) {
-    lru_.erase(object->lru);
-    object->evictable = false;
+  if (InLruLocked(object)) lru_.erase(object.lru);
+  return owned;
+}
+
+std::shared_ptr<ActiveObject> AdapterImpl::LeaveLocked(ActiveObject& object,
+                                                       EtherealizeReason reason) {
+  std::shared_ptr<ActiveObject> owned = UnmapLocked(object);
+  CheckTransition(object.Leave(reason));
+  if (object.origin == Origin::kActivator) {
+    // A new incarnation of the id waits for this one's state to be saved.
+    object.etherealized = std::make_shared<Notification>();
+    etherealizing_[object.id] = object.etherealized;
   }
-  object->etherealized = std::make_shared<Notification>();
-  etherealizing_[object->id] = object->etherealized;
-  if (object->calls > 0) {
-    object->leaving = true;
-    object->leave_reason = reason;
-  } else if (queue && owned != nullptr) {
-    to_etherealize_.push_back({std::move(owned), reason});
-  }
+  if (object.calls > 0) return nullptr;
+  CheckTransition(object.BeginEtherealization());
+  return owned;
+}
+
+void AdapterImpl::QueueLocked(std::shared_ptr<ActiveObject> object) {
+  if (object == nullptr) return;
+  EtherealizeReason reason = object->leave_reason;
+  to_etherealize_.push_back({std::move(object), reason});
 }
 
 void AdapterImpl::Etherealize(const std::shared_ptr<ActiveObject>& object,
                                 EtherealizeReason reason) {
   std::shared_ptr<Servant> servant;
-  {
-    MutexLock lock(&object->mu);
-    if (object->phase == Phase::kReady) servant = std::move(object->servant);
-  }
   bool drop_state;
   {
     MutexLock lock(&mu_);
+    // No call is bound (kEtherealizing): nothing else reads the servant.
+    servant = std::move(object->servant);
     drop_state = object->drop_state;
   }
-  if (servant != nullptr && object->persistent != nullptr && !drop_state &&
-      options_.persistence.mode == PersistenceMode::kWriteBack) {
-    absl::Status saved = Persist(*object);
-    if (!saved.ok()) {
-      // Nobody is left to tell but the operator: the object's changes since
-      // its incarnation are lost.
-      KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': write-back of object '"
-                                  << Echo(object->id)
-                                  << "' failed, its changes are lost: " << saved;
+  // An explicit activation's policy was told when it left; its servant goes
+  // with the entry.
+  if (object->origin == Origin::kActivator) {
+    if (servant != nullptr && object->persistent != nullptr && !drop_state &&
+        options_.persistence.mode == PersistenceMode::kWriteBack) {
+      absl::Status saved = Persist(*object);
+      if (!saved.ok()) {
+        // Nobody is left to tell but the operator: the object's changes since
+        // its incarnation are lost.
+        KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': write-back of object '"
+                                    << Echo(object->id)
+                                    << "' failed, its changes are lost: " << saved;
+      }
     }
-  }
-  if (servant != nullptr) {
-    lifecycle_counts_.Count(LifecycleCounters::kEtherealized);
-    if (reason == EtherealizeReason::kEvicted) lifecycle_counts_.Count(LifecycleCounters::kEvicted);
-    try {
-      object->activator->Etherealize(object->id, servant, reason);
-    } catch (const std::exception& e) {
-      KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': Etherealize threw: " << e.what();
-    } catch (...) {
-      KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': Etherealize threw";
+    if (servant != nullptr) {
+      lifecycle_counts_.Count(LifecycleCounters::kEtherealized);
+      if (reason == EtherealizeReason::kEvicted) {
+        lifecycle_counts_.Count(LifecycleCounters::kEvicted);
+      }
+      try {
+        object->activator->Etherealize(object->id, servant, reason);
+      } catch (const std::exception& e) {
+        KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': Etherealize threw: "
+                                    << e.what();
+      } catch (...) {
+        KORB_LOG(kError, "adapter") << "adapter '" << name_ << "': Etherealize threw";
+      }
     }
+    servant.reset();
+    object->policy->OnObjectDeactivated(object.get());
   }
   servant.reset();
-  object->policy->OnObjectDeactivated(object.get());
   {
     MutexLock lock(&mu_);
+    CheckTransition(object->FinishEtherealization());
     auto it = etherealizing_.find(object->id);
     if (it != etherealizing_.end() && it->second == object->etherealized) {
       etherealizing_.erase(it);
@@ -258,9 +279,9 @@ void AdapterImpl::TouchLocked(ActiveObject* object) {
 void AdapterImpl::EnforceCapLocked() {
   if (options_.max_active_objects == 0) return;
   for (auto it = lru_.begin(); lru_.size() > options_.max_active_objects && it != lru_.end();) {
-    ActiveObject* object = *it++;  // EvictLocked() erases *object's node
-    if (object->calls == 0 && object->ready_interface.load(std::memory_order_acquire) != nullptr) {
-      EvictLocked(object, EtherealizeReason::kEvicted, /*queue=*/true);
+    ActiveObject* object = *it++;  // LeaveLocked() erases *object's node
+    if (object->calls == 0 && object->state() == State::kReady) {
+      QueueLocked(LeaveLocked(*object, EtherealizeReason::kEvicted));
     }
   }
 }
@@ -278,8 +299,8 @@ absl::Time AdapterImpl::EvictIdleLocked() {
       break;  // later entries were used later
     }
     // A busy object is touched again when its last call is answered.
-    if (object->calls == 0 && object->ready_interface.load(std::memory_order_acquire) != nullptr) {
-      EvictLocked(object, EtherealizeReason::kEvicted, /*queue=*/true);
+    if (object->calls == 0 && object->state() == State::kReady) {
+      QueueLocked(LeaveLocked(*object, EtherealizeReason::kEvicted));
     }
   }
   return next;
@@ -347,10 +368,9 @@ absl::Status AdapterImpl::SetServantLocator(std::shared_ptr<ServantLocator> loca
 
 absl::Status AdapterImpl::SetDefaultServant(std::shared_ptr<Servant> servant) {
   if (servant == nullptr) return absl::InvalidArgumentError("servant must not be null");
-  auto entry = std::make_shared<ActiveObject>();
+  auto entry = std::make_shared<ActiveObject>(State::kReady);
   entry->origin = ActiveObject::Origin::kDefault;
   entry->interface = &servant->korb_interface();
-  entry->ready_interface.store(entry->interface, std::memory_order_release);
   entry->servant = std::move(servant);
   {
     ReaderMutexLock lock(&mu_);
@@ -388,7 +408,7 @@ std::shared_ptr<ActiveObject> AdapterImpl::FindTarget(absl::string_view id,
     // a pin would have nothing to unpin it (thread-per-object would keep a
     // thread per call until shutdown); unannounced, the policy gives it a
     // lane that ends with its call (adapter/thread_per_object_policy.h).
-    auto object = std::make_shared<ActiveObject>();
+    auto object = std::make_shared<ActiveObject>(State::kPending);
     object->id = std::string(id);
     object->policy = policies_.front().second.get();
     object->origin = Origin::kLocator;
@@ -408,12 +428,11 @@ std::shared_ptr<ActiveObject> AdapterImpl::FindTarget(absl::string_view id,
     std::shared_ptr<ActiveObject> object = std::move(*spare);
     auto previous = etherealizing_.find(id);
     if (previous != etherealizing_.end()) object->previous_etherealized = previous->second;
-    object->in_map = true;
+    CheckTransition(object->Publish(&census_));
     objects_.emplace(object->id, object);
     if (evicting()) {
       object->last_used = absl::Now();
       object->lru = lru_.insert(lru_.end(), object.get());
-      object->evictable = true;
       EnforceCapLocked();
     }
     return object;
@@ -424,7 +443,7 @@ std::shared_ptr<ActiveObject> AdapterImpl::FindTarget(absl::string_view id,
 }
 
 std::shared_ptr<ActiveObject> AdapterImpl::MakeSpare(absl::string_view id) {
-  auto object = std::make_shared<ActiveObject>();
+  auto object = std::make_shared<ActiveObject>(State::kPending);
   object->id = std::string(id);
   object->origin = Origin::kActivator;
   {
@@ -432,10 +451,6 @@ std::shared_ptr<ActiveObject> AdapterImpl::MakeSpare(absl::string_view id) {
     if (activator_ == nullptr) return nullptr;
     object->activator = activator_;
     object->policy = policies_.front().second.get();
-  }
-  {
-    MutexLock object_lock(&object->mu);
-    object->phase = ActiveObject::Phase::kPending;
   }
   object->policy->OnObjectActivated(object.get());
   return object;

@@ -254,7 +254,7 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
     } else {
       // Known for active objects; for objects still to be incarnated or
       // located, the operation is resolved once the servant is known.
-      const InterfaceInfo* interface = object->ready_interface.load(std::memory_order_acquire);
+      const InterfaceInfo* interface = object->known_interface();
       int method_index = -1;
       if (interface != nullptr) {
         method_index = interface->FindMethodByPath(call.request.method_path);
@@ -271,7 +271,7 @@ void AdapterImpl::Resolve(Call& call, absl::string_view id,
         ++in_flight_;
         load_.store(in_flight_, std::memory_order_relaxed);
         ++object->calls;
-        if (object->evictable) TouchLocked(object.get());
+        if (InLruLocked(*object)) TouchLocked(object.get());
         // Other entries serve one id, which they keep; no copy per call.
         if (object->origin == ActiveObject::Origin::kDefault) {
           call.default_servant_id_ = std::string(id);
@@ -541,18 +541,48 @@ int AdapterImpl::Account(Call& call, bool ok) {
   metrics_.CallAnswered(absl::Now() - call.arrival_, ok);
   if (!call.bound_) return load_.load(std::memory_order_relaxed);
   ActiveObject* object = call.object_.get();
-  MutexLock lock(&mu_);
-  --in_flight_;
-  load_.store(in_flight_, std::memory_order_relaxed);
-  if (--object->calls > 0) return in_flight_;
-  if (object->evictable) {
-    TouchLocked(object);
-    EnforceCapLocked();
-  } else if (object->leaving) {
-    // Left the map while calls were in flight; this was the last of them.
-    to_etherealize_.push_back({call.object_, object->leave_reason});
+  // Etherealized here, without mu_, when the lifecycle thread cannot.
+  std::shared_ptr<ActiveObject> release;
+  int load;
+  {
+    MutexLock lock(&mu_);
+    load = --in_flight_;
+    load_.store(in_flight_, std::memory_order_relaxed);
+    if (--object->calls > 0) return load;
+    using State = ActiveObject::State;
+    switch (object->state()) {
+      case State::kReady:
+        if (InLruLocked(*object)) {
+          TouchLocked(object);
+          EnforceCapLocked();
+        }
+        break;
+      case State::kPending:
+        // An activator's entry whose calls were all rejected before one
+        // incarnated it: it leaves, so that ids a client makes up cannot
+        // pile up in the map. (A located entry is never in the map.)
+        if (!object->in_map()) break;
+        LeaveLocked(*object, EtherealizeReason::kDeactivated);
+        [[fallthrough]];
+      case State::kLeavingPending:
+      case State::kLeaving:
+      case State::kFailed:
+        // Left the map while calls were bound; this was the last of them.
+        if (object->state() != State::kEtherealizing) {
+          CheckTransition(object->BeginEtherealization());
+        }
+        if (object->origin == ActiveObject::Origin::kActivator && lifecycle_thread_ != nullptr) {
+          QueueLocked(call.object_);
+        } else {
+          release = call.object_;
+        }
+        break;
+      default:
+        break;
+    }
   }
-  return in_flight_;
+  if (release != nullptr) Etherealize(release, release->leave_reason);
+  return load;
 }
 
 bool AdapterImpl::DropReply(absl::string_view id, absl::string_view method_path) {

@@ -154,15 +154,29 @@ class AdapterImpl final : public ObjectAdapter {
   // A write-through save failed: `object` leaves without saving, so that the
   // next incarnation starts from the last saved state.
   void DropUnsavedState(ActiveObject& object) ABSL_LOCKS_EXCLUDED(mu_);
-  // Makes incarnated `object` leave the map for `reason`. Its etherealization
-  // waits for its calls in flight; with none, it is queued for the lifecycle
-  // thread if `queue`, else left to the caller.
-  void EvictLocked(ActiveObject* object, EtherealizeReason reason, bool queue)
+  // Object lifecycle transitions that touch the adapter's tables
+  // (adapter/internal/active_object.h has the state machine).
+  // Takes `object` out of the map and the LRU list; returns the map's
+  // reference to it (null if it was not there).
+  std::shared_ptr<ActiveObject> UnmapLocked(ActiveObject& object)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Saves (write-back), hands the servant to the activator's Etherealize(),
-  // and tells the policy; `object` has no call in flight.
+  // `object` (in the map) leaves it for `reason`. With no call bound it is
+  // now kEtherealizing and returned: the caller Etherealize()s it or queues
+  // it. Otherwise null: the Account() of its last call will.
+  std::shared_ptr<ActiveObject> LeaveLocked(ActiveObject& object, EtherealizeReason reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a kEtherealizing `object` (if not null) for the lifecycle thread.
+  void QueueLocked(std::shared_ptr<ActiveObject> object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // kEtherealizing -> kGone: for an activator's object, saves it (write-back),
+  // hands its servant to the activator's Etherealize() and tells its policy;
+  // an explicit activation's servant is just released.
   void Etherealize(const std::shared_ptr<ActiveObject>& object, EtherealizeReason reason)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether `object` is in the LRU list: an activator's object in the map of
+  // an adapter that evicts.
+  bool InLruLocked(const ActiveObject& object) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return evicting() && object.origin == ActiveObject::Origin::kActivator && object.in_map();
+  }
   // Evicts least recently used idle objects while over the cap.
   void EnforceCapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Evicts objects idle for idle_timeout; returns when to look again.
@@ -199,6 +213,8 @@ class AdapterImpl final : public ObjectAdapter {
   std::vector<std::pair<ThreadingOptions, std::unique_ptr<ThreadingPolicy>>> policies_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<ActiveObject>> objects_ ABSL_GUARDED_BY(mu_);
+  // The published objects by lifecycle state.
+  ObjectCensus census_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<ServantActivator> activator_ ABSL_GUARDED_BY(mu_);
   // Forwards left for moved objects: id -> new location (string form).
   absl::flat_hash_map<std::string, std::string> forwards_ ABSL_GUARDED_BY(mu_);

@@ -57,6 +57,10 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
     return answered_;
   }
   const InMemoryReply& reply() const { return reply_; }
+  int answers() const {
+    MutexLock lock(&mu_);
+    return answers_;
+  }
 
   // Inbound:
   std::optional<absl::string_view> Metadata(absl::string_view key) const override {
@@ -80,6 +84,11 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
   }
   grpc::ByteBuffer* body() override { return &body_; }
   void Send(const absl::Status& status) override {
+    {
+      MutexLock lock(&mu_);
+      // A second answer leaves the first one recorded.
+      if (++answers_ > 1) return;
+    }
     reply_.status = status;
     if (status.ok()) {
       std::vector<grpc::Slice> slices;
@@ -110,6 +119,7 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
   mutable Mutex mu_;
   bool answered_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  int answers_ ABSL_GUARDED_BY(mu_) = 0;
   std::shared_ptr<Impl> self_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -135,6 +145,7 @@ std::shared_ptr<InMemoryCall> InMemoryCall::Start(ObjectServer& server, InMemory
 void InMemoryCall::Cancel() { impl_->Cancel(); }
 bool InMemoryCall::Wait(absl::Duration timeout) const { return impl_->Wait(timeout); }
 bool InMemoryCall::answered() const { return impl_->answered(); }
+int InMemoryCall::answers() const { return impl_->answers(); }
 const InMemoryReply& InMemoryCall::reply() const { return impl_->reply(); }
 
 }  // namespace korb::testing

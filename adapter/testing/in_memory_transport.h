@@ -75,6 +75,9 @@ class InMemoryCall {
   // Waits until the call is answered; false after `timeout`.
   bool Wait(absl::Duration timeout) const;
   bool answered() const;
+  // How many times the pipeline answered the call: 1 once answered (a
+  // second answer is a pipeline bug the fuzzers look for).
+  int answers() const;
   // The answer; only after Wait() returned true.
   const InMemoryReply& reply() const;
 

@@ -15,7 +15,7 @@ artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 total=0
 failed=()
-for target in ref_fuzz metadata_fuzz forward_fuzz; do
+for target in ref_fuzz metadata_fuzz forward_fuzz dispatch_fuzz; do
   scratch="$build/fuzz-corpus/$target"
   mkdir -p "$scratch"
   log="$build/fuzz-$target.log"

@@ -116,9 +116,18 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.min_connect_timeout));
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (endpoint.tls) {
-    korb::MutexLock lock(&mu_);
-    if (tls_credentials_ == nullptr) tls_credentials_ = TlsCredentials(options_.tls);
-    credentials = tls_credentials_;
+    {
+      korb::ReaderMutexLock lock(&mu_);
+      credentials = tls_credentials_;
+    }
+    if (credentials == nullptr) {
+      // Reads the PEM files: outside the lock. A racing thread's copy is
+      // dropped, so every TLS channel shares one file watcher.
+      std::shared_ptr<grpc::ChannelCredentials> made = TlsCredentials(options_.tls);
+      korb::MutexLock lock(&mu_);
+      if (tls_credentials_ == nullptr) tls_credentials_ = std::move(made);
+      credentials = tls_credentials_;
+    }
   } else {
     credentials = grpc::InsecureChannelCredentials();
   }

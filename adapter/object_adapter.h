@@ -76,6 +76,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapter/access_control.h"
 #include "adapter/metrics.h"
 #include "adapter/reply_cache.h"
 #include "adapter/servant_manager.h"
@@ -118,6 +119,9 @@ struct AdapterOptions {
   // Replies kept for calls with korb-request-id, so that a retry is answered
   // instead of executed again (adapter/reply_cache.h).
   ReplyCacheOptions reply_cache{};
+  // Who may call this adapter's operations (adapter/access_control.h);
+  // empty: everyone. SetAccessPolicy() replaces it at run time.
+  AccessPolicy access{};
 };
 
 struct ActivateOptions {
@@ -232,6 +236,11 @@ class ObjectAdapter {
   // (calls, errors, latency, TLP).
   virtual AdapterMetrics Metrics() const = 0;
   virtual void ResetMetrics() = 0;
+
+  // Replaces the adapter's access policy (adapter/access_control.h) for
+  // calls admitted from now on; an empty policy lets every call in.
+  // INVALID_ARGUMENT for a malformed policy (the old one stays).
+  virtual absl::Status SetAccessPolicy(AccessPolicy policy) = 0;
 
  protected:
   ObjectAdapter() = default;

@@ -10,6 +10,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -22,6 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapter/internal/server_call.h"
+#include "common/status_macros.h"
+#include "common/tls_files.h"
 #include "common/wire.h"
 
 namespace korb {
@@ -113,6 +117,41 @@ class ReflectionOption : public grpc::ServerBuilderOption {
   const bool enabled_;
 };
 
+// The credentials every listening port gets: plaintext, or TLS (with client
+// certificates for mTLS) from PEM files that gRPC's file watcher re-reads.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServerTlsOptions& tls) {
+  if (!tls.enabled()) {
+    if (!tls.client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "ObjectServerOptions.tls.client_ca_file is set but the server has no certificate "
+          "(certificate_chain_file, private_key_file): mTLS needs TLS");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  RETURN_IF_ERROR(CheckPemFile("ObjectServerOptions.tls.certificate_chain_file",
+                               tls.certificate_chain_file));
+  RETURN_IF_ERROR(CheckPemFile("ObjectServerOptions.tls.private_key_file", tls.private_key_file));
+  const bool mutual = !tls.client_ca_file.empty();
+  if (mutual) {
+    RETURN_IF_ERROR(CheckPemFile("ObjectServerOptions.tls.client_ca_file", tls.client_ca_file));
+  }
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.private_key_file, tls.certificate_chain_file, mutual ? tls.client_ca_file : "",
+      RefreshSeconds(tls.refresh_interval));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (mutual) {
+    options.watch_root_certs();
+    options.set_cert_request_type(tls.require_client_certificate
+                                      ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                      : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
 }  // namespace
 
 ServerImpl::ServerImpl() : router_(std::make_unique<Router>(this)) {}
@@ -157,6 +196,10 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
     listen_hosts.push_back(std::move(host));
   }
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+
   std::unique_ptr<ServerImpl> server(new ServerImpl());
   // Counted from before the port opens: no call can arrive earlier.
   server->startup_ends_ = absl::Now() + options.startup_window;
@@ -186,8 +229,7 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   }
   std::vector<int> ports(options.listen.size(), 0);
   for (size_t i = 0; i < options.listen.size(); ++i) {
-    builder.AddListeningPort(options.listen[i], grpc::InsecureServerCredentials(),
-                             &ports[i]);
+    builder.AddListeningPort(options.listen[i], *credentials, &ports[i]);
   }
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr) {
@@ -204,7 +246,8 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
     if (host.empty()) {
       host = IsWildcardHost(listen_hosts[i]) ? LocalHostName() : listen_hosts[i];
     }
-    server->endpoints_.push_back(HostPort{host, static_cast<uint16_t>(ports[i])});
+    server->endpoints_.push_back(
+        HostPort{host, static_cast<uint16_t>(ports[i]), options.tls.enabled()});
   }
   return server;
 }
@@ -222,6 +265,13 @@ absl::StatusOr<ObjectAdapter*> ServerImpl::CreateAdapter(std::string name,
   absl::StatusOr<std::unique_ptr<ThreadingPolicy>> policy =
       MakeThreadingPolicy(options.threading);
   if (!policy.ok()) return policy.status();
+  std::shared_ptr<const AccessControl> access;
+  if (!options.access.empty()) {
+    absl::StatusOr<std::unique_ptr<const AccessControl>> compiled =
+        AccessControl::Create(options.access);
+    if (!compiled.ok()) return compiled.status();
+    access = *std::move(compiled);
+  }
   korb::MutexLock lock(&mu_);
   if (shutting_down_) return absl::FailedPreconditionError("object server is shut down");
   if (adapters_.contains(name)) {
@@ -229,6 +279,8 @@ absl::StatusOr<ObjectAdapter*> ServerImpl::CreateAdapter(std::string name,
         absl::StrCat("adapter '", absl::CHexEscape(name), "' already exists"));
   }
   auto adapter = std::make_unique<AdapterImpl>(this, name, options, *std::move(policy));
+  // In place before any call can reach the adapter.
+  adapter->InstallAccessControl(std::move(access));
   ObjectAdapter* raw = adapter.get();
   adapters_.emplace(std::move(name), std::move(adapter));
   return raw;

@@ -24,6 +24,8 @@
 // Usage:
 //   korb::ObjectServerOptions options;
 //   options.listen = {"0.0.0.0:7000"};
+//   options.tls.certificate_chain_file = "server.pem";  // optional: TLS
+//   options.tls.private_key_file = "server.key";
 //   ASSIGN_OR_RETURN(std::unique_ptr<korb::ObjectServer> server,
 //                    korb::ObjectServer::Start(options));
 //   ASSIGN_OR_RETURN(korb::ObjectAdapter* adapter, server->CreateAdapter("bank"));
@@ -45,6 +47,33 @@
 #include "common/ref.h"
 
 namespace korb {
+
+// TLS for every listening address of a server (docs/security.md). Paths of
+// PEM files; the files are re-read every `refresh_interval`, so certificates
+// rotate without a restart (replace them atomically: write new files and
+// rename them over the old ones). A server with TLS issues korbs://
+// references and accepts no plaintext connection.
+struct ServerTlsOptions {
+  // The server's certificate chain (leaf first) and its private key. Both
+  // set: TLS; both empty: plaintext. Its subject alternative names must cover
+  // the host clients connect to (the advertised host of references).
+  std::string certificate_chain_file;
+  std::string private_key_file;
+  // mTLS: the CAs (PEM bundle) that sign client certificates. Set: clients
+  // are asked for a certificate, which must chain to one of these; its
+  // subject and SANs are the caller's identity (CallContext::peer_identity(),
+  // access control). Empty: client certificates are not asked for.
+  std::string client_ca_file;
+  // With client_ca_file: a client without a certificate fails the handshake.
+  // False lets it in without an identity (for callers that authenticate with
+  // tokens instead; AccessPolicy decides); a certificate it does present
+  // must still verify.
+  bool require_client_certificate = true;
+  // How often the PEM files are read again (at least 1 s).
+  absl::Duration refresh_interval = absl::Minutes(1);
+
+  bool enabled() const { return !certificate_chain_file.empty() || !private_key_file.empty(); }
+};
 
 struct ObjectServerOptions {
   // Addresses to listen on, "host:port"; port 0 picks a free port (see
@@ -91,12 +120,15 @@ struct ObjectServerOptions {
   // not known before they arrive): list an interface there to have it
   // listed. Turn off where the schema must not be disclosed.
   bool reflection = true;
+  // TLS and mTLS on every listening address (default: plaintext).
+  ServerTlsOptions tls;
 };
 
 class ObjectServer {
  public:
   // Starts listening. UNAVAILABLE if an address cannot be bound,
-  // INVALID_ARGUMENT for malformed options.
+  // INVALID_ARGUMENT for malformed options (among them TLS files that are
+  // missing or not PEM).
   static absl::StatusOr<std::unique_ptr<ObjectServer>> Start(ObjectServerOptions options);
   virtual ~ObjectServer() = default;  // Shutdown() with the default grace period
 

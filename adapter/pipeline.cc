@@ -160,6 +160,11 @@ void AdapterImpl::Admit(Call& call, absl::string_view id, absl::string_view tag)
     }
     asked_priority = priority;
   }
+  // Before the reply cache: a denied call leaves nothing there.
+  if (absl::Status allowed = CheckAccess(call, id, asked_priority); !allowed.ok()) {
+    Reply(call, allowed);
+    return;
+  }
   if (call.request.request_id.has_value()) {
     absl::string_view value = *call.request.request_id;
     if (!IsValidRequestId(value)) {
@@ -430,6 +435,7 @@ class DetachedCall final : public Inbound, public Responder {
       : method_path_(request.method_path),
         metadata_(inbound.CopyMetadata()),
         peer_(inbound.Peer()),
+        identity_(inbound.Identity()),
         payload_(*request.payload) {
     // No deadline: the caller no longer waits; nothing cancels it.
     call.request.method_path = method_path_;
@@ -448,6 +454,7 @@ class DetachedCall final : public Inbound, public Responder {
     return metadata_;
   }
   absl::string_view Peer() const override { return peer_; }
+  PeerIdentity Identity() const override { return identity_; }
   bool IsCancelled() const override { return false; }
 
   void AddTrailer(absl::string_view, absl::string_view) override {}
@@ -463,6 +470,7 @@ class DetachedCall final : public Inbound, public Responder {
   const std::string method_path_;
   const std::vector<std::pair<std::string, std::string>> metadata_;
   const std::string peer_;
+  const PeerIdentity identity_;
   const grpc::ByteBuffer payload_;  // shares the received slices
   grpc::ByteBuffer body_;
 };

@@ -2,15 +2,23 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iostream>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/channel_arguments.h>
 
 #include "client/internal/location_cache.h"
 #include "client/internal/name_resolver.h"
 #include "client/internal/timer_queue.h"
+#include "common/tls_files.h"
 
 namespace korb {
 namespace {
@@ -32,6 +40,38 @@ internal::HealthOptions HealthOptionsOf(const ClientOptions& options) {
   health.latency_smoothing = Weight(options.latency_smoothing);
   health.stats_max_age = options.stats_max_age;
   return health;
+}
+
+// TLS credentials for `tls`: the server's certificate must chain to the
+// trusted CAs and name the host called; a client certificate is offered when
+// configured. Files that do not check are reported once here and make every
+// handshake fail, so calls fail UNAVAILABLE rather than go out in plaintext.
+std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const ClientTlsOptions& tls) {
+  const bool identity = !tls.certificate_chain_file.empty() || !tls.private_key_file.empty();
+  std::vector<std::pair<const char*, const std::string*>> files;
+  if (!tls.ca_file.empty()) files.emplace_back("ClientOptions.tls.ca_file", &tls.ca_file);
+  if (identity) {
+    files.emplace_back("ClientOptions.tls.certificate_chain_file", &tls.certificate_chain_file);
+    files.emplace_back("ClientOptions.tls.private_key_file", &tls.private_key_file);
+  }
+  for (const auto& [option, path] : files) {
+    if (absl::Status checked = CheckPemFile(option, *path); !checked.ok()) {
+      std::cerr << "korb: " << checked.message() << ": TLS handshakes will fail" << std::endl;
+    }
+  }
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  if (!tls.ca_file.empty() || identity) {
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            identity ? tls.private_key_file : "", identity ? tls.certificate_chain_file : "",
+            tls.ca_file, RefreshSeconds(tls.refresh_interval)));
+    if (!tls.ca_file.empty()) options.watch_root_certs();  // else the system's roots
+    if (identity) options.watch_identity_key_cert_pairs();
+  }
+  options.set_verify_server_certs(true);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
 }
 
 }  // namespace
@@ -74,8 +114,25 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.initial_backoff));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.max_backoff));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options_.reconnect.min_connect_timeout));
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      endpoint.ToString(), grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (endpoint.tls) {
+    {
+      korb::ReaderMutexLock lock(&mu_);
+      credentials = tls_credentials_;
+    }
+    if (credentials == nullptr) {
+      // Reads the PEM files: outside the lock. A racing thread's copy is
+      // dropped, so every TLS channel shares one file watcher.
+      std::shared_ptr<grpc::ChannelCredentials> made = TlsCredentials(options_.tls);
+      korb::MutexLock lock(&mu_);
+      if (tls_credentials_ == nullptr) tls_credentials_ = std::move(made);
+      credentials = tls_credentials_;
+    }
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(endpoint.ToString(), credentials, args);
   korb::MutexLock lock(&mu_);
   // Another thread may have won the race; keep the first channel so every
   // stub to this endpoint shares one connection.

@@ -17,6 +17,7 @@
 //   korb::ClientOptions options;
 //   options.default_timeout = absl::Seconds(10);
 //   options.selection = korb::SelectionPolicy::kLeastLoaded;
+//   options.tls.ca_file = "ca.pem";  // trust for korbs:// references
 //   korb::Client client(options);
 //   absl::StatusOr<bank::BankStub> bank = korb::MakeStub<bank::BankStub>(client, argv[1]);
 //   if (!bank.ok()) return bank.status();
@@ -39,6 +40,7 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 }  // namespace grpc
 
 namespace korb {
@@ -80,6 +82,23 @@ struct ReconnectOptions {
   absl::Duration min_connect_timeout = absl::Seconds(20);
 };
 
+// TLS of the channels to korbs:// and korbnames:// endpoints
+// (docs/security.md). Paths of PEM files, re-read every refresh_interval.
+// Plaintext endpoints (korb://) are never called with TLS, and TLS endpoints
+// never in plaintext, whatever is set here.
+struct ClientTlsOptions {
+  // The CAs (PEM bundle) trusted to sign servers' certificates; empty: the
+  // system's default roots. A server certificate must also name the host of
+  // the reference (a DNS or IP subject alternative name).
+  std::string ca_file;
+  // mTLS: this client's certificate chain and private key, presented to
+  // servers that ask for one. Both empty: none.
+  std::string certificate_chain_file;
+  std::string private_key_file;
+  // How often the PEM files are read again (at least 1 s).
+  absl::Duration refresh_interval = absl::Minutes(1);
+};
+
 // Every client-side setting, with its default. docs/client.md has the table.
 struct ClientOptions {
   // Timeout of calls whose CallOptions set neither timeout nor deadline.
@@ -99,6 +118,8 @@ struct ClientOptions {
   // --- Connections ---
   KeepaliveOptions keepalive{};
   ReconnectOptions reconnect{};
+  // Trust and client certificate for TLS endpoints (korbs://).
+  ClientTlsOptions tls{};
 
   // --- Replicas (references with several endpoints) ---
   // Selection policy of stubs and calls that set none.
@@ -160,7 +181,9 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // The channel to `endpoint`, created on first use and cached for the
-  // Client's lifetime. Never null; connection failures surface on calls.
+  // Client's lifetime: with TLS (ClientOptions::tls) if endpoint.tls, else
+  // plaintext. Never null; connection and handshake failures surface on
+  // calls (UNAVAILABLE).
   std::shared_ptr<grpc::Channel> Channel(const HostPort& endpoint)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -193,8 +216,12 @@ class Client {
   const ClientOptions options_;
   const internal::HealthOptions health_options_;
   mutable korb::Mutex mu_;
+  // Keyed by HostPort, which includes `tls`: a plaintext and a TLS channel
+  // to one address are two channels.
   absl::flat_hash_map<HostPort, std::shared_ptr<grpc::Channel>> channels_
       ABSL_GUARDED_BY(mu_);
+  // Made on the first TLS channel; shared by all of them (one file watcher).
+  std::shared_ptr<grpc::ChannelCredentials> tls_credentials_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<HostPort, std::unique_ptr<internal::EndpointHealth>> health_
       ABSL_GUARDED_BY(mu_);
   const std::unique_ptr<internal::LocationCache> locations_;

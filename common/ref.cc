@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,8 @@ namespace {
 
 constexpr absl::string_view kScheme = "korb://";
 constexpr absl::string_view kNameScheme = "korbname://";
+constexpr absl::string_view kTlsScheme = "korbs://";
+constexpr absl::string_view kTlsNameScheme = "korbnames://";
 // Longest stretch of caller input quoted in an error message; the rest is cut
 // so that hostile input cannot make messages (and logs) arbitrarily large.
 constexpr size_t kMaxQuoted = 256;
@@ -226,18 +229,31 @@ Ref::Ref(std::string type, std::vector<HostPort> endpoints, std::string adapter,
       id_(std::move(id)) {}
 
 absl::StatusOr<Ref> Ref::Parse(absl::string_view uri) {
-  // RFC 3986 scheme names are case-insensitive.
-  const bool indirect = absl::StartsWithIgnoreCase(uri, kNameScheme);
+  // RFC 3986 scheme names are case-insensitive. None is a prefix of another.
+  absl::string_view scheme;
+  bool indirect = false;
+  bool tls = false;
+  for (auto [candidate, is_name, is_tls] :
+       {std::tuple{kScheme, false, false}, std::tuple{kNameScheme, true, false},
+        std::tuple{kTlsScheme, false, true}, std::tuple{kTlsNameScheme, true, true}}) {
+    if (absl::StartsWithIgnoreCase(uri, candidate)) {
+      scheme = candidate;
+      indirect = is_name;
+      tls = is_tls;
+    }
+  }
   auto error = [uri, indirect](auto&&... what) {
     return absl::InvalidArgumentError(absl::StrCat("invalid korb ", indirect ? "name " : "",
                                                    "reference ", Quote(uri), ": ", what...));
   };
-  if (!indirect && !absl::StartsWithIgnoreCase(uri, kScheme)) {
-    return error("scheme must be \"korb://\" or \"korbname://\"");
+  if (scheme.empty()) {
+    return error(
+        "scheme must be \"korb://\", \"korbname://\", or with TLS \"korbs://\", "
+        "\"korbnames://\"");
   }
-  absl::string_view rest = uri.substr(indirect ? kNameScheme.size() : kScheme.size());
-  const absl::string_view expected =
-      indirect ? "korbname://host:port/<name>" : "korb://host:port/<adapter>/<object-id>";
+  absl::string_view rest = uri.substr(scheme.size());
+  const std::string expected =
+      absl::StrCat(scheme, indirect ? "host:port/<name>" : "host:port/<adapter>/<object-id>");
 
   if (size_t hash = rest.find('#'); hash != absl::string_view::npos) {
     return error("fragment ", Quote(rest.substr(hash)), " is not allowed",
@@ -260,6 +276,7 @@ absl::StatusOr<Ref> Ref::Parse(absl::string_view uri) {
     if (endpoint.empty()) return error("empty endpoint in ", Quote(authority));
     absl::StatusOr<HostPort> parsed = HostPort::Parse(endpoint);
     if (!parsed.ok()) return error(parsed.status().message());
+    parsed->tls = tls;
     endpoints.push_back(*std::move(parsed));
   }
 
@@ -316,7 +333,8 @@ absl::StatusOr<Ref> Ref::FromProto(const korb::ObjectRef& proto) {
       return absl::InvalidArgumentError(absl::StrCat("invalid reference: endpoint ", i, " port ",
                                                      endpoint.port(), " is out of range 1..65535"));
     }
-    endpoints.push_back(HostPort{endpoint.host(), static_cast<uint16_t>(endpoint.port())});
+    endpoints.push_back(
+        HostPort{endpoint.host(), static_cast<uint16_t>(endpoint.port()), endpoint.tls()});
   }
   Ref ref(proto.type(), std::move(endpoints), proto.adapter(), proto.id());
   ref.name_ = proto.name();
@@ -325,7 +343,8 @@ absl::StatusOr<Ref> Ref::FromProto(const korb::ObjectRef& proto) {
 }
 
 std::string Ref::ToString() const {
-  std::string out(is_indirect() ? kNameScheme : kScheme);
+  std::string out(is_indirect() ? (tls() ? kTlsNameScheme : kNameScheme)
+                                 : (tls() ? kTlsScheme : kScheme));
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     if (i > 0) out.push_back(',');
     absl::StrAppend(&out, endpoints_[i].ToString());
@@ -349,6 +368,7 @@ korb::ObjectRef Ref::ToProto() const {
     korb::Endpoint* endpoint = proto.add_endpoints();
     endpoint->set_host(hp.host);
     endpoint->set_port(hp.port);
+    if (hp.tls) endpoint->set_tls(true);
   }
   proto.set_adapter(adapter_);
   proto.set_id(id_);
@@ -366,6 +386,15 @@ absl::Status Ref::Validate() const {
       return error("endpoint ", i, ": ", problem);
     }
     if (endpoints_[i].port == 0) return error("endpoint ", i, ": port 0 is out of range 1..65535");
+    if (endpoints_[i].tls != endpoints_.front().tls) {
+      // The string form states TLS once, by scheme; a mixed reference has no
+      // string form (and would make a caller's security depend on which
+      // replica it picked).
+      auto kind = [](const HostPort& e) { return e.tls ? "TLS" : "plaintext"; };
+      return error("endpoint ", i, " (", endpoints_[i].ToString(), ") is ", kind(endpoints_[i]),
+                   " and endpoint 0 (", endpoints_.front().ToString(), ") is ",
+                   kind(endpoints_.front()), ": the endpoints of a reference must agree on TLS");
+    }
   }
   if (is_indirect()) {
     if (!adapter_.empty() || !id_.empty()) {

@@ -1,6 +1,8 @@
 // korb::Ref: the value type of an object reference, and its string forms
 //   korb://host1:port1[,host2:port2...]/<adapter>/<object-id>?type=<package.Service>
 //   korbname://host1:port1[,host2:port2...]/<name>?type=<package.Service>
+// and, for servers that listen with TLS, the same with the schemes korbs://
+// and korbnames:// ("s" as in https).
 //
 // The first is a direct reference: where the object is. The second is an
 // indirect reference: the object bound to <name> ("bank/accounts/main") in
@@ -20,6 +22,13 @@
 // IPv6 hosts are bracketed in the string form ("[::1]:7000") and stored
 // without brackets. `type` may be empty (the "?type=" part is then omitted).
 //
+// TLS is a property of each endpoint (HostPort::tls, korb.Endpoint.tls on
+// the wire), so that it travels with the endpoints wherever they are copied
+// (naming service, resolutions, forwards) and keys the client's channels: a
+// TLS endpoint is never called in plaintext, nor a plaintext one with TLS.
+// The endpoints of one reference agree (Validate()); the string form states
+// it once, by its scheme.
+//
 // Why `Ref` and not `ObjectRef`: the IDL's message `korb.ObjectRef` (ref.proto)
 // is generated as the C++ class korb::ObjectRef, which is what operations take
 // and return. korb::Ref is its validated, hashable value form with the string
@@ -37,6 +46,8 @@
 //   absl::StatusOr<korb::Ref> by_name =
 //       korb::Ref::Parse("korbname://127.0.0.1:2809/bank?type=bank.Bank");
 //   if (by_name.ok() && by_name->is_indirect()) std::cout << by_name->name();  // bank
+//   korb::Ref secure = *korb::Ref::Parse("korbs://127.0.0.1:7443/bank/main");
+//   if (secure.tls()) ...;   // every endpoint speaks TLS only
 #ifndef KORB_COMMON_REF_H_
 #define KORB_COMMON_REF_H_
 
@@ -58,16 +69,19 @@ namespace korb {
 struct HostPort {
   std::string host;  // name, IPv4, or IPv6 without brackets; not empty
   uint16_t port = 0;  // 1..65535
+  // The server there speaks only TLS (a korbs:// or korbnames:// reference).
+  bool tls = false;
 
   // "host:port", or "[v6]:port" for IPv6 hosts; usable as a gRPC target.
+  // Does not show `tls` (the reference's scheme does).
   std::string ToString() const;
-  // Parses "host:port" / "[v6]:port".
+  // Parses "host:port" / "[v6]:port" (tls false).
   static absl::StatusOr<HostPort> Parse(absl::string_view s);
 
   friend bool operator==(const HostPort&, const HostPort&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const HostPort& hp) {
-    return H::combine(std::move(h), hp.host, hp.port);
+    return H::combine(std::move(h), hp.host, hp.port, hp.tls);
   }
 };
 
@@ -97,8 +111,9 @@ class Ref {
   // non-empty name or IPv4 address of unreserved characters, or an IPv6
   // address), a type that is empty or a dotted identifier ("bank.Account"),
   // and either (direct) a non-empty adapter and id, or (indirect) a valid
-  // name and an empty adapter and id; INVALID_ARGUMENT otherwise. Exactly
-  // the references whose string form Parse() accepts.
+  // name and an empty adapter and id, and endpoints that all agree on TLS;
+  // INVALID_ARGUMENT otherwise. Exactly the references whose string form
+  // Parse() accepts.
   absl::Status Validate() const;
   bool IsValid() const { return Validate().ok(); }
 
@@ -109,9 +124,16 @@ class Ref {
   // The name an indirect reference stands for; empty for a direct one.
   const std::string& name() const { return name_; }
   bool is_indirect() const { return !name_.empty(); }
+  // Whether the endpoints speak TLS (korbs://, korbnames://): the first
+  // endpoint's HostPort::tls, which the others share in a valid reference.
+  bool tls() const { return !endpoints_.empty() && endpoints_.front().tls; }
 
   void set_type(std::string type) { type_ = std::move(type); }
   void set_endpoints(std::vector<HostPort> e) { endpoints_ = std::move(e); }
+  // Marks every endpoint as speaking TLS, or plaintext.
+  void set_tls(bool tls) {
+    for (HostPort& endpoint : endpoints_) endpoint.tls = tls;
+  }
 
   friend bool operator==(const Ref&, const Ref&) = default;
   template <typename H>

@@ -33,6 +33,8 @@ absl::string_view ErrorKindName(ErrorKind kind) {
       return "forward";
     case ErrorKind::kNameNotBound:
       return "name-not-bound";
+    case ErrorKind::kPermissionDenied:
+      return "permission-denied";
   }
   return "";  // An out-of-range enum value: not a Korb-refined error.
 }
@@ -40,7 +42,7 @@ absl::string_view ErrorKindName(ErrorKind kind) {
 ErrorKind ParseErrorKind(absl::string_view name) {
   for (ErrorKind kind : {ErrorKind::kObjectNotExist, ErrorKind::kNoSuchMethod,
                          ErrorKind::kBadRequest, ErrorKind::kTransient, ErrorKind::kForward,
-                         ErrorKind::kNameNotBound}) {
+                         ErrorKind::kNameNotBound, ErrorKind::kPermissionDenied}) {
     if (name == ErrorKindName(kind)) return kind;
   }
   return ErrorKind::kNone;

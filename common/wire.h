@@ -41,6 +41,8 @@ enum class ErrorKind {
   kTransient,       // "transient": retry elsewhere or later (UNAVAILABLE, RESOURCE_EXHAUSTED).
   kForward,         // "forward": the object moved; see kForwardHeader.
   kNameNotBound,    // "name-not-bound": the naming service has no binding (NOT_FOUND).
+  kPermissionDenied,  // "permission-denied": access control refused the caller
+                      // (PERMISSION_DENIED, or UNAUTHENTICATED from an Authenticator).
 };
 
 // The wire name of `kind` ("object-not-exist", ...); empty for kNone.

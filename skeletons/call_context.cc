@@ -33,6 +33,11 @@ void CallContext::AddTrailingMetadata(absl::string_view key, absl::string_view v
   if (hooks_ != nullptr) hooks_->AddTrailer(key, value);
 }
 
+const PeerIdentity& CallContext::peer_identity() const {
+  static const PeerIdentity* const kNone = new PeerIdentity();
+  return hooks_ == nullptr ? *kNone : hooks_->peer_identity();
+}
+
 grpc::ServerContextBase* CallContext::grpc_context() const {
   return hooks_ == nullptr ? nullptr : hooks_->grpc_context();
 }

@@ -28,6 +28,7 @@
 
 #include "absl/time/time.h"
 #include "skeletons/method_table.h"
+#include "skeletons/peer_identity.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -52,6 +53,8 @@ class CallHooks {
   // The caller cancelled (or the deadline passed). Any thread.
   virtual bool IsCancelled() const = 0;
   virtual std::string peer() const = 0;
+  // The caller's identity; the same object for the call's duration.
+  virtual const PeerIdentity& peer_identity() const = 0;
   virtual void AddTrailer(absl::string_view key, absl::string_view value) = 0;
   // The gRPC context of a call that came over gRPC, else null.
   virtual grpc::ServerContextBase* grpc_context() const = 0;
@@ -107,6 +110,10 @@ class CallContext {
 
   // The caller's address as gRPC reports it ("ipv4:127.0.0.1:5555"), or "".
   std::string peer() const;
+  // Who is calling: the verified identity of its mTLS client certificate
+  // (subject, SANs; empty without mTLS) and its address. Valid for the
+  // call's duration.
+  const PeerIdentity& peer_identity() const;
   // Adds trailing metadata to the reply. Keys are lower case; "korb-*" keys
   // are reserved for the runtime.
   void AddTrailingMetadata(absl::string_view key, absl::string_view value);

@@ -84,6 +84,13 @@ class AdapterImpl final : public ObjectAdapter {
   absl::Status Shutdown(absl::Duration grace) override ABSL_LOCKS_EXCLUDED(mu_);
   AdapterMetrics Metrics() const override ABSL_LOCKS_EXCLUDED(mu_);
   void ResetMetrics() override;
+  absl::Status SetAccessPolicy(AccessPolicy policy) override;
+  // Installs a compiled policy (null: none).
+  void InstallAccessControl(std::shared_ptr<const AccessControl> access) {
+    const bool any = access != nullptr;
+    access_.store(std::move(access), std::memory_order_release);
+    has_access_control_.store(any, std::memory_order_release);
+  }
 
   // The pipeline's entry into this adapter (from ServerImpl's Route stage):
   // the call names object `id` with instance tag `tag`. Answers the call
@@ -100,6 +107,15 @@ class AdapterImpl final : public ObjectAdapter {
                            drop) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Admit's access check (object_adapter_access.cc): OK if the adapter's
+  // policy lets `call` in to object `id`.
+  absl::Status CheckAccess(Call& call, absl::string_view id,
+                           std::optional<int32_t> asked_priority) ABSL_LOCKS_EXCLUDED(mu_);
+  // The semantics of `method_path` as the object `id` (active, or served by
+  // a default servant) declares them, or null if not known yet.
+  const MethodInfo* KnownMethod(absl::string_view id, absl::string_view method_path) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Resolve and Schedule stages (pipeline.cc).
   void Resolve(Call& call, absl::string_view id, std::optional<int32_t> asked_priority)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -208,6 +224,10 @@ class AdapterImpl final : public ObjectAdapter {
   // Calls in flight, as in_flight_, readable without the lock.
   std::atomic<int> load_{0};
   std::atomic<bool> has_reply_dropper_{false};
+  // Null: no access control. has_access_control_ mirrors it, so that the
+  // common case costs a plain atomic load, not the shared_ptr's lock.
+  std::atomic<std::shared_ptr<const AccessControl>> access_;
+  std::atomic<bool> has_access_control_{false};
   mutable Mutex mu_;
   // The adapter's policy first, then one per distinct per-object override.
   std::vector<std::pair<ThreadingOptions, std::unique_ptr<ThreadingPolicy>>> policies_

@@ -76,6 +76,13 @@ class Call final : public PendingCall, public CallHooks {
   absl::Time deadline() const override { return request.deadline; }
   bool IsCancelled() const override;
   std::string peer() const override { return std::string(inbound_->Peer()); }
+  // Asked of the transport once, by the first stage that needs it (Admit
+  // when the adapter has an access policy, else the servant); the stages run
+  // one at a time, so the cache needs no lock.
+  const PeerIdentity& peer_identity() const override {
+    if (!identity_.has_value()) identity_ = inbound_->Identity();
+    return *identity_;
+  }
   void AddTrailer(absl::string_view key, absl::string_view value) override {
     responder_->AddTrailer(key, value);
   }
@@ -117,6 +124,7 @@ class Call final : public PendingCall, public CallHooks {
   bool oneway_ = false;     // answered before the operation runs
   bool detached_ = false;   // the oneway operation's own call, its caller answered
   std::string error_kind_;  // the korb-error trailer sent, if any
+  mutable std::optional<PeerIdentity> identity_;  // peer_identity(), once asked
   int method_index_ = -1;
   int32_t priority_ = 0;
   mutable Mutex cancel_mu_;

@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "skeletons/peer_identity.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -56,6 +57,10 @@ class Inbound {
   virtual std::vector<std::pair<std::string, std::string>> CopyMetadata() const = 0;
   // The caller's address ("ipv4:127.0.0.1:5555"), stable for the call.
   virtual absl::string_view Peer() const = 0;
+  // The caller's verified identity (mTLS certificate) and address; see
+  // skeletons/peer_identity.h. Computed on each call of this: the pipeline
+  // asks once per call (Call::peer_identity()).
+  virtual PeerIdentity Identity() const = 0;
   // Whether the transport saw the call cancelled. Any thread.
   virtual bool IsCancelled() const = 0;
   // The gRPC context of a call that came over gRPC, else null

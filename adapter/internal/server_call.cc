@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/auth_context.h>
+
 #include "absl/time/time.h"
 #include "adapter/internal/server_impl.h"
 #include "common/sync.h"
@@ -40,6 +43,40 @@ std::vector<std::pair<std::string, std::string>> GrpcCallBase::CopyMetadata() co
 absl::string_view GrpcCallBase::Peer() const {
   if (peer_.empty()) peer_ = context_->peer();
   return peer_;
+}
+
+PeerIdentity GrpcCallBase::Identity() const {
+  PeerIdentity identity;
+  identity.address = std::string(Peer());
+  std::shared_ptr<const grpc::AuthContext> auth = context_->auth_context();
+  if (auth == nullptr) return identity;
+  auto values = [&auth](const char* property) {
+    std::vector<std::string> found;
+    for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
+      found.emplace_back(value.data(), value.size());
+    }
+    return found;
+  };
+  std::vector<std::string> security = values(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
+  // "tls" from TlsServerCredentials (what ObjectServer uses), "ssl" from
+  // SslServerCredentials.
+  identity.tls = !security.empty() && (security.front() == "tls" ||
+                                       security.front() == GRPC_SSL_TRANSPORT_SECURITY_TYPE);
+  // gRPC makes the peer authenticated only when a client certificate was
+  // verified; its identity is then the certificate's SANs or common name.
+  if (!identity.tls || !auth->IsPeerAuthenticated()) return identity;
+  identity.verified = true;
+  if (std::vector<std::string> subject = values(GRPC_X509_SUBJECT_PROPERTY_NAME); !subject.empty()) {
+    identity.subject = std::move(subject.front());
+  }
+  if (std::vector<std::string> cn = values(GRPC_X509_CN_PROPERTY_NAME); !cn.empty()) {
+    identity.common_name = std::move(cn.front());
+  }
+  identity.dns_names = values(GRPC_PEER_DNS_PROPERTY_NAME);
+  identity.uris = values(GRPC_PEER_URI_PROPERTY_NAME);
+  identity.emails = values(GRPC_PEER_EMAIL_PROPERTY_NAME);
+  identity.ip_addresses = values(GRPC_PEER_IP_PROPERTY_NAME);
+  return identity;
 }
 
 void GrpcCallBase::Deliver(absl::string_view method_path, const grpc::ByteBuffer* payload) {

@@ -41,6 +41,7 @@ class GrpcCallBase : public Inbound, public Responder {
   std::optional<absl::string_view> Metadata(absl::string_view key) const override;
   std::vector<std::pair<std::string, std::string>> CopyMetadata() const override;
   absl::string_view Peer() const override;
+  PeerIdentity Identity() const override;
   bool IsCancelled() const override { return context_->IsCancelled(); }
   grpc::ServerContextBase* grpc_context() const override { return context_; }
   // Responder (but Send()):

@@ -73,6 +73,11 @@ class InMemoryCall::Impl final : public internal::Inbound, public internal::Resp
     return request_.metadata;
   }
   absl::string_view Peer() const override { return request_.peer; }
+  PeerIdentity Identity() const override {
+    PeerIdentity identity = request_.identity;
+    if (identity.address.empty()) identity.address = request_.peer;
+    return identity;
+  }
   bool IsCancelled() const override {
     MutexLock lock(&mu_);
     return cancelled_;

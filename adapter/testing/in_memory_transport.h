@@ -36,6 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "adapter/object_server.h"
+#include "skeletons/peer_identity.h"
 
 namespace korb::testing {
 
@@ -53,6 +54,10 @@ struct InMemoryRequest {
   absl::Time deadline = absl::InfiniteFuture();
   std::string payload;  // the serialized request message
   std::string peer = "in-memory:1";  // the "connection" policies key on
+  // The caller's identity as a TLS transport would have verified it (e.g.
+  // {.verified = true, .common_name = "alice"}); its address defaults to
+  // `peer`.
+  PeerIdentity identity;
 };
 
 struct InMemoryReply {

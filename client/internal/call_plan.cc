@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/internal/cancellation.h"
+#include "client/internal/tls_hint.h"
 #include "client/internal/location_cache.h"
 #include "client/replica_selector.h"
 #include "common/wire.h"
@@ -199,7 +200,9 @@ const grpc::internal::RpcMethod& CallPlan::rpc_method() const {
 bool CallPlan::Finish(const grpc::Status& status, grpc::ByteBuffer* reply) {
   DetachAttempt(params_.cancellation.get(), context_);
   const absl::Time now = absl::Now();
-  absl::Status error = status.ok() ? absl::OkStatus() : CallFailed(status, *context_);
+  absl::Status error = status.ok() ? absl::OkStatus()
+                                    : ExplainConnectionFailure(CallFailed(status, *context_),
+                                                               current_->endpoints[endpoint_].address);
   if (error.code() == absl::StatusCode::kCancelled && !CancelledByCaller(now)) {
     // Nobody here cancelled: the server or the connection dropped the call
     // (a server shutting down cancels calls it has not started). That is a

@@ -703,5 +703,94 @@ TEST(Ref, HashIsConsistentWithEquality) {
   }));
 }
 
+// --- TLS references (korbs://, korbnames://) -----------------------------------
+
+TEST(TlsRef, SchemeMarksEveryEndpointAndRoundTrips) {
+  // korbs:// is korb:// whose endpoints speak TLS only; it prints back the same.
+  absl::StatusOr<Ref> ref = Ref::Parse("korbs://h1:7443,[::1]:7444/bank/a%2F1?type=bank.Account");
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_TRUE(ref->tls());
+  ASSERT_EQ(ref->endpoints().size(), 2u);
+  EXPECT_TRUE(ref->endpoints()[0].tls);
+  EXPECT_TRUE(ref->endpoints()[1].tls);
+  EXPECT_EQ(ref->id(), "a/1");
+  EXPECT_EQ(ref->ToString(), "korbs://h1:7443,[::1]:7444/bank/a%2F1?type=bank.Account");
+  ExpectStringRoundTrip(*ref);
+  EXPECT_EQ(*Ref::FromProto(ref->ToProto()), *ref);
+  // Host and port still print without the marker: they are gRPC targets.
+  EXPECT_EQ(ref->endpoints()[0].ToString(), "h1:7443");
+}
+
+TEST(TlsRef, TlsAndPlaintextReferencesDiffer) {
+  // The marker is part of the value: equal, hash and the channel key.
+  const Ref plain = MakeRef("1");
+  Ref secure = plain;
+  secure.set_tls(true);
+  EXPECT_NE(plain, secure);
+  EXPECT_NE(plain.endpoints().front(), secure.endpoints().front());
+  EXPECT_EQ(secure.ToString(), "korbs://127.0.0.1:7000/bank/1?type=bank.Account");
+  EXPECT_FALSE(Ref::Parse("korb://127.0.0.1:7000/bank/1")->tls());
+  EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly({plain, secure}));
+}
+
+TEST(TlsRef, IndirectSchemeMarksTheNamingEndpoints) {
+  // korbnames:// names an object in a naming service reached over TLS.
+  absl::StatusOr<Ref> ref = Ref::Parse("KorbNames://h:2809/bank/main?type=bank.Bank");
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_TRUE(ref->is_indirect());
+  EXPECT_TRUE(ref->tls());
+  EXPECT_EQ(ref->ToString(), "korbnames://h:2809/bank/main?type=bank.Bank");
+  ExpectStringRoundTrip(*ref);
+  EXPECT_EQ(*Ref::FromProto(ref->ToProto()), *ref);
+}
+
+TEST(TlsRef, ProtoCarriesTheMarkerPerEndpoint) {
+  // korb.Endpoint.tls (field 3); a plaintext reference's encoding is unchanged.
+  Ref secure = MakeRef("1");
+  secure.set_tls(true);
+  korb::ObjectRef proto = secure.ToProto();
+  ASSERT_EQ(proto.endpoints_size(), 1);
+  EXPECT_TRUE(proto.endpoints(0).tls());
+  EXPECT_EQ(MakeRef("1").ToProto().SerializeAsString(),
+            [] {
+              korb::ObjectRef p = MakeRef("1").ToProto();
+              p.mutable_endpoints(0)->clear_tls();
+              return p.SerializeAsString();
+            }());
+}
+
+TEST(TlsRef, EndpointsMustAgreeOnTls) {
+  // A mixed reference has no string form and is rejected from the wire too.
+  const Ref mixed = MakeRef("1", "bank", "bank.Account",
+                            {{"h1", 1, /*tls=*/true}, {"h2", 2, /*tls=*/false}});
+  EXPECT_THAT(mixed.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("endpoint 1 (h2:2) is plaintext and endpoint 0 (h1:1) is TLS")));
+  EXPECT_THAT(Ref::FromProto(mixed.ToProto()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must agree on TLS")));
+}
+
+TEST(TlsRef, RejectsMalformedSchemes) {
+  // Near misses of the TLS schemes are INVALID_ARGUMENT naming the schemes.
+  for (const char* input : {"korbs:/h:1/a/b", "korbss://h:1/a/b", "korb s://h:1/a/b",
+                            "korbnamess://h:1/bank", "korbsname://h:1/bank"}) {
+    SCOPED_TRACE(input);
+    EXPECT_THAT(Ref::Parse(input), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            HasSubstr("\"korbs://\", \"korbnames://\"")));
+  }
+  EXPECT_THAT(Ref::Parse("korbs://"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("expected korbs://host:port/<adapter>/<object-id>")));
+}
+
+TEST(TlsRef, ParseNeverCrashesAndAcceptedInputRoundTrips) {
+  // Mutations of valid TLS references parse to a valid reference or fail
+  // cleanly (fixed seed).
+  static constexpr char kAlphabet[] = "korbsname:/[]?#=&,.%0aF9:@! \x00\xff";
+  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);
+  MutationsFailCleanlyOrRoundTrip("korbs://h:1,[::1]:65535/ad%2Fap/i%00d?type=a.B", alphabet, 13);
+  MutationsFailCleanlyOrRoundTrip("korbnames://h:1/bank/acc.t/~m?type=a.B", alphabet, 17);
+}
+
 }  // namespace
 }  // namespace korb

@@ -18,7 +18,8 @@ namespace {
 
 constexpr ErrorKind kAllKinds[] = {ErrorKind::kObjectNotExist, ErrorKind::kNoSuchMethod,
                                    ErrorKind::kBadRequest, ErrorKind::kTransient,
-                                   ErrorKind::kForward, ErrorKind::kNameNotBound};
+                                   ErrorKind::kForward, ErrorKind::kNameNotBound,
+                                   ErrorKind::kPermissionDenied};
 
 // --- Error kinds ------------------------------------------------------------
 
@@ -31,6 +32,7 @@ TEST(ErrorKind, WireNamesAreFixed) {
   EXPECT_EQ(ErrorKindName(ErrorKind::kTransient), "transient");
   EXPECT_EQ(ErrorKindName(ErrorKind::kForward), "forward");
   EXPECT_EQ(ErrorKindName(ErrorKind::kNameNotBound), "name-not-bound");
+  EXPECT_EQ(ErrorKindName(ErrorKind::kPermissionDenied), "permission-denied");
 }
 
 TEST(ErrorKind, NamesRoundTrip) {

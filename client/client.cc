@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 
@@ -8,6 +9,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "absl/strings/str_cat.h"
 #include "client/internal/location_cache.h"
 #include "client/internal/name_resolver.h"
 #include "client/internal/timer_queue.h"
@@ -34,11 +36,18 @@ internal::HealthOptions HealthOptionsOf(const ClientOptions& options) {
   return health;
 }
 
+std::string CollocatedPeer(const ClientOptions& options) {
+  static std::atomic<uint64_t> clients{0};
+  if (!options.private_connections) return "collocated";
+  return absl::StrCat("collocated:", ++clients);
+}
+
 }  // namespace
 
 Client::Client(ClientOptions options)
     : options_(std::move(options)),
       health_options_(HealthOptionsOf(options_)),
+      collocated_peer_(CollocatedPeer(options_)),
       locations_(std::make_unique<internal::LocationCache>(options_.location_cache_capacity)),
       names_(std::make_unique<internal::NameResolver>(this)),
       timers_(std::make_unique<internal::TimerQueue>()) {}

@@ -95,6 +95,12 @@ struct ClientOptions {
   // servers need to tell two Clients of one process apart, at the price of a
   // connection per Client and endpoint.
   bool private_connections = false;
+  // Calls to objects served by an ObjectServer of this process (one of the
+  // reference's endpoints names it) go straight into its request pipeline,
+  // without gRPC (docs/client.md, "Collocated calls"): every semantic of a
+  // remote call holds, at a fraction of its cost. CallOptions::collocated
+  // overrides it per call.
+  bool collocated_calls = true;
 
   // --- Connections ---
   KeepaliveOptions keepalive{};
@@ -165,6 +171,10 @@ class Client {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const ClientOptions& options() const { return options_; }
+  // Runtime side: the peer a collocated call shows the server (its
+  // "connection"): one for the process, as gRPC shares one connection per
+  // server, or one per Client with private_connections.
+  const std::string& collocated_peer() const { return collocated_peer_; }
 
   // What this Client knows about `endpoint` (empty stats if it never
   // called it).
@@ -192,6 +202,7 @@ class Client {
  private:
   const ClientOptions options_;
   const internal::HealthOptions health_options_;
+  const std::string collocated_peer_;
   mutable korb::Mutex mu_;
   absl::flat_hash_map<HostPort, std::shared_ptr<grpc::Channel>> channels_
       ABSL_GUARDED_BY(mu_);

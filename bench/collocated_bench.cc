@@ -19,10 +19,13 @@
 // the default --seconds keeps a run at about a minute.
 //
 //   collocated_bench [--seconds S] [--pool-threads N] [--threads N]
-//                    [--only SYSTEM/POLICY --calls N]
+//                    [--no-deadlock-detection] [--only SYSTEM/POLICY --calls N]
 //
 // --only with --calls N makes exactly N sequential calls to one system and
 // prints nothing: for profiling (perf, or callgrind with two values of N).
+// --no-deadlock-detection turns off absl::Mutex's deadlock detection, which
+// Debian's Abseil (built in debug mode) runs on every lock: what the mutexes
+// on the call path cost (docs/performance.md).
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -35,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "adapter/object_server.h"
 #include "bench/closed_loop.h"
 #include "bench/echo_servants.h"
@@ -54,6 +58,7 @@ struct Flags {
   int threads = 2;       // client threads of the throughput scenario
   std::string only;
   long calls = 0;
+  bool deadlock_detection = true;  // absl::Mutex's, on in Debian's build
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
@@ -69,6 +74,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
     } else if (arg == "--threads" && i + 1 < argc &&
                absl::SimpleAtoi(argv[i + 1], &flags.threads) && flags.threads > 0) {
       ++i;
+    } else if (arg == "--no-deadlock-detection") {
+      flags.deadlock_detection = false;
     } else if (arg == "--only" && i + 1 < argc) {
       flags.only = argv[++i];
     } else if (arg == "--calls" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &flags.calls) &&
@@ -77,7 +84,7 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
     } else {
       return absl::InvalidArgumentError(
           "usage: collocated_bench [--seconds S] [--pool-threads N] [--threads N] "
-          "[--only SYSTEM/POLICY --calls N]");
+          "[--no-deadlock-detection] [--only SYSTEM/POLICY --calls N]");
     }
   }
   if (flags.calls > 0 && flags.only.empty()) return absl::InvalidArgumentError("--calls needs --only");
@@ -129,6 +136,9 @@ void PrintRatio(const Row& k, const Row& versus) {
 int main(int argc, char** argv) {
   absl::StatusOr<Flags> flags = ParseFlags(argc, argv);
   if (!flags.ok()) Die(std::string(flags.status().message()));
+  if (!flags->deadlock_detection) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
 
   korb::ObjectServerOptions server_options;
   server_options.interfaces = {&echo::EchoServant::korb_static_interface()};

@@ -1,15 +1,21 @@
 #include "adapter/internal/collocated.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
+#include <ctime>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "adapter/internal/server_impl.h"
+#include "common/sync.h"
 #include "common/wire.h"
 
 namespace korb::internal {
@@ -119,29 +125,29 @@ std::vector<HostPort> LocalServers::NamesOf(absl::string_view listen_host,
 std::shared_ptr<CollocatedCall> CollocatedCall::Open(const HostPort& endpoint) {
   LocalServer* server = TheRegistry().Open(endpoint);
   if (server == nullptr) return nullptr;
-  return std::shared_ptr<CollocatedCall>(new CollocatedCall(server));
+  return std::make_shared<CollocatedCall>(OpenTag(), server);
 }
 
 CollocatedCall::~CollocatedCall() { server_->calls.fetch_sub(1, std::memory_order_release); }
 
 void CollocatedCall::OnEnd(std::function<void()> done) {
-  {
-    MutexLock lock(&mu_);
-    if (!ended_) {
-      done_ = std::move(done);
-      return;
-    }
+  done_ = std::move(done);
+  if (state_.fetch_or(kHasDone, std::memory_order_acq_rel) & kEnded) done_();
+}
+
+void CollocatedCall::Publish(uint32_t outcome) {
+  const uint32_t before = state_.fetch_or(kEnded | outcome, std::memory_order_acq_rel);
+  if (before & kWaiter) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+            nullptr, 0);
   }
-  done();
+  if (before & kHasDone) done_();
 }
 
 void CollocatedCall::Start(std::shared_ptr<CollocatedCall> call) {
   CollocatedCall& self = *call;
-  {
-    MutexLock lock(&self.mu_);
-    if (self.ended_) return;  // abandoned before it was sent
-    self.self_ = std::move(call);
-  }
+  if (self.state_.load(std::memory_order_acquire) & kClaimed) return;  // abandoned already
+  self.self_ = std::move(call);
   Request& request = self.call_.request;
   request.method_path = self.method_path;
   request.object_key = self.object_key;
@@ -155,37 +161,33 @@ void CollocatedCall::Start(std::shared_ptr<CollocatedCall> call) {
 }
 
 void CollocatedCall::Abandon(absl::Status status) {
-  std::function<void()> done;
-  {
-    MutexLock lock(&mu_);
-    if (ended_) return;
-    ended_ = true;
-    abandoned_ = true;
-    status_ = std::move(status);
-    done = std::move(done_);
-  }
+  if (!Claim()) return;
+  status_ = std::move(status);
   // As gRPC reports a client's cancellation to the server: the operation's
   // cancel callback runs, a queued call is dropped.
   call_.Cancelled();
-  if (done) done();
+  Publish(kAbandoned);
 }
 
 void CollocatedCall::Wait(absl::Time deadline) {
-  {
-    MutexLock lock(&mu_);
-    if (mu_.AwaitWithDeadline(absl::Condition(&ended_), deadline)) return;
+  // Only a caller that has to wait pays for it (an inline adapter has
+  // answered already).
+  uint32_t state = state_.load(std::memory_order_acquire);
+  if (state & kEnded) return;
+  state = state_.fetch_or(kWaiter, std::memory_order_acq_rel) | kWaiter;
+  while (!(state & kEnded)) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      Abandon(absl::DeadlineExceededError("Deadline Exceeded"));
+      // Another end may have been claimed first and not be published yet.
+      while (!(state_.load(std::memory_order_acquire) & kEnded)) std::this_thread::yield();
+      return;
+    }
+    timespec timeout = absl::ToTimespec(std::min(deadline - now, absl::Seconds(1)));
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, state, &timeout,
+            nullptr, 0);
+    state = state_.load(std::memory_order_acquire);
   }
-  Abandon(absl::DeadlineExceededError("Deadline Exceeded"));
-}
-
-bool CollocatedCall::answered() const {
-  MutexLock lock(&mu_);
-  return answered_;
-}
-
-absl::Status CollocatedCall::status() const {
-  MutexLock lock(&mu_);
-  return status_;
 }
 
 std::optional<absl::string_view> CollocatedCall::Metadata(absl::string_view key) const {
@@ -214,31 +216,19 @@ MetadataList CollocatedCall::CopyMetadata() const {
   return copy;
 }
 
-bool CollocatedCall::IsCancelled() const {
-  MutexLock lock(&mu_);
-  return abandoned_;
-}
-
 void CollocatedCall::Send(const absl::Status& status) {
-  std::shared_ptr<CollocatedCall> self;
-  std::function<void()> done;
-  {
-    MutexLock lock(&mu_);
-    self = std::move(self_);
-    if (!ended_) {
-      ended_ = true;
-      if (deadline != absl::InfiniteFuture() && absl::Now() > deadline) {
-        // Too late for the caller, who would have given up at the deadline
-        // had it not been running the operation itself (inline policy).
-        status_ = absl::DeadlineExceededError("Deadline Exceeded");
-      } else {
-        answered_ = true;
-        status_ = status;
-      }
-      done = std::move(done_);
+  std::shared_ptr<CollocatedCall> self = std::move(self_);
+  if (Claim()) {
+    if (deadline != absl::InfiniteFuture() && absl::Now() > deadline) {
+      // Too late for the caller, who would have given up at the deadline
+      // had it not been running the operation itself (inline policy).
+      status_ = absl::DeadlineExceededError("Deadline Exceeded");
+      Publish(0);
+    } else {
+      status_ = status;
+      Publish(kAnswered);
     }
   }
-  if (done) done();
   // `self` may be the last reference: nothing of this object is used after.
 }
 

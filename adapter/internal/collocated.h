@@ -23,18 +23,21 @@
 // before is answered by then: the adapters have shut down).
 //
 // Thread-safety: thread-safe. A CollocatedCall is shared by its caller and
-// the pipeline; its answer may be read once it has ended.
+// the pipeline; its outcome may be read once it has ended (after Wait(), or
+// in OnEnd()'s callback).
 //
 // Usage (the client runtime, client/internal/invocation.cc):
 //   std::shared_ptr<CollocatedCall> call = CollocatedCall::Open(endpoint);
 //   if (call == nullptr) { ... over gRPC ... }
 //   call->object_key = ...; call->payload = request; call->deadline = ...;
 //   CollocatedCall::Start(call);
-//   call->Wait();   // or OnEnd(callback) before Start()
-//   if (call->status().ok()) Use(call->reply());
+//   call->Wait(deadline);   // or OnEnd(callback) before Start()
+//   if (call->answered() && call->status().ok()) Use(call->reply());
 #ifndef KORB_ADAPTER_INTERNAL_COLLOCATED_H_
 #define KORB_ADAPTER_INTERNAL_COLLOCATED_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,14 +47,12 @@
 
 #include <grpcpp/support/byte_buffer.h>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "adapter/internal/call.h"
 #include "adapter/internal/request.h"
 #include "common/ref.h"
-#include "common/sync.h"
 
 namespace korb::internal {
 
@@ -84,6 +85,13 @@ class CollocatedCall final : public Inbound, public Responder {
   // while the call exists.
   static std::shared_ptr<CollocatedCall> Open(const HostPort& endpoint);
 
+  // Open()'s, made public for std::make_shared (one allocation per call).
+  struct OpenTag {
+   private:
+    friend class CollocatedCall;
+    OpenTag() = default;
+  };
+  CollocatedCall(OpenTag, LocalServer* server) : server_(server) {}
   ~CollocatedCall();
   CollocatedCall(const CollocatedCall&) = delete;
   CollocatedCall& operator=(const CollocatedCall&) = delete;
@@ -102,26 +110,26 @@ class CollocatedCall final : public Inbound, public Responder {
   // the thread that ended it: the adapter's policy thread, the caller's own
   // thread for an inline adapter, or Abandon()'s caller — or at once, on
   // this thread, if the call has ended already. Set at most once.
-  void OnEnd(std::function<void()> done) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnEnd(std::function<void()> done);
   // Hands `call` to its server's pipeline (an inline policy answers it
   // before this returns). Does nothing if it was abandoned already.
-  static void Start(std::shared_ptr<CollocatedCall> call) ABSL_LOCKS_EXCLUDED(mu_);
+  static void Start(std::shared_ptr<CollocatedCall> call);
   // The caller gives up with `status` (CANCELLED, DEADLINE_EXCEEDED): unless
   // it has ended, the call ends with `status` now and the pipeline sees it
   // cancelled. Any thread.
-  void Abandon(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
+  void Abandon(absl::Status status);
   // Blocks until the call has ended; at `deadline` abandons it with
   // DEADLINE_EXCEEDED.
-  void Wait(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  void Wait(absl::Time deadline);
 
   // --- The outcome, once ended ---
   // True if the server's answer ended the call in time: reply() and
   // trailers() are the caller's to read. False if the caller abandoned it,
   // or the answer came after the deadline (DEADLINE_EXCEEDED, as a gRPC
   // client would report): the pipeline may still be writing them.
-  bool answered() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool answered() const { return (state_.load(std::memory_order_acquire) & kAnswered) != 0; }
   // The server's status, or the one the call was abandoned with.
-  absl::Status status() const ABSL_LOCKS_EXCLUDED(mu_);
+  const absl::Status& status() const { return status_; }
   grpc::ByteBuffer& reply() { return body_; }
   const MetadataList& trailers() const { return trailers_; }
 
@@ -129,31 +137,46 @@ class CollocatedCall final : public Inbound, public Responder {
   std::optional<absl::string_view> Metadata(absl::string_view key) const override;
   MetadataList CopyMetadata() const override;
   absl::string_view Peer() const override { return peer; }
-  bool IsCancelled() const override ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsCancelled() const override {
+    return (state_.load(std::memory_order_acquire) & kAbandoned) != 0;
+  }
   // Responder:
   void AddTrailer(absl::string_view key, absl::string_view value) override {
     trailers_.emplace_back(std::string(key), std::string(value));
   }
   grpc::ByteBuffer* body() override { return &body_; }
-  void Send(const absl::Status& status) override ABSL_LOCKS_EXCLUDED(mu_);
+  void Send(const absl::Status& status) override;
 
  private:
-  explicit CollocatedCall(LocalServer* server) : server_(server) {}
+
+  // The call's state: one word, so that a call answered before its caller
+  // waits (an inline adapter) costs no lock. Whoever ends the call first
+  // (Send, Abandon) claims it, writes status_, then publishes kEnded;
+  // OnEnd() and the end hand `done_` over through kHasDone; a blocked
+  // Wait() sets kWaiter and sleeps on the word (futex).
+  static constexpr uint32_t kClaimed = 1;    // an end is being written
+  static constexpr uint32_t kEnded = 2;      // ... and is published
+  static constexpr uint32_t kAnswered = 4;   // by the server, in time
+  static constexpr uint32_t kAbandoned = 8;  // by the caller
+  static constexpr uint32_t kHasDone = 16;   // OnEnd() has set done_
+  static constexpr uint32_t kWaiter = 32;    // Wait() may sleep on state_
+
+  // True for the first of the call's ends, which then writes the outcome.
+  bool Claim() { return (state_.fetch_or(kClaimed, std::memory_order_acq_rel) & kClaimed) == 0; }
+  // Publishes the claimed end: wakes Wait(), runs done_ if OnEnd() set it.
+  void Publish(uint32_t outcome);
 
   LocalServer* const server_;  // counts this call until destroyed
   Call call_{this, this};
+  std::atomic<uint32_t> state_{0};
+  // Written by the end's claimant before kEnded, read after it.
+  absl::Status status_;
+  std::function<void()> done_;  // written before kHasDone
   // Written by the pipeline before Send(); the caller's once answered().
   grpc::ByteBuffer body_;
   MetadataList trailers_;
-
-  mutable Mutex mu_;
-  bool ended_ ABSL_GUARDED_BY(mu_) = false;
-  bool answered_ ABSL_GUARDED_BY(mu_) = false;
-  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
-  std::function<void()> done_ ABSL_GUARDED_BY(mu_);
   // The pipeline's reference, from Start() to Send().
-  std::shared_ptr<CollocatedCall> self_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<CollocatedCall> self_;
 };
 
 }  // namespace korb::internal

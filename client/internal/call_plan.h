@@ -51,6 +51,7 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -79,7 +80,7 @@ struct CallParams {
 };
 
 // An attempt's trailing metadata, however it arrived.
-using TrailerView = std::vector<std::pair<absl::string_view, absl::string_view>>;
+using TrailerView = absl::InlinedVector<std::pair<absl::string_view, absl::string_view>, 4>;
 
 // Resolves `options` for a call of an operation with `semantics`.
 // INVALID_ARGUMENT for a reserved metadata key or a malformed request id.

@@ -313,6 +313,39 @@ TEST_P(ForwardTest, AdapterForwardIsFollowed) {
       << "a forward back to the original reference is not a new location";
 }
 
+// A forward from an object of this process to one elsewhere leaves the
+// collocated path (the forwarding server is reached over gRPC only), and the
+// forward back in enters it again: each attempt takes its own transport.
+TEST_P(ForwardTest, ForwardsLeaveAndEnterTheProcess) {
+  Ref moved("korbclient.Register", replicas_.ref(0).endpoints(), "r", "moved");
+  ASSERT_THAT(replicas_.adapter(0).Forward("moved", forwarder_.RefTo("moved")), IsOk());
+  forwarder_.Forward("moved", replicas_.ref(1).ToString());
+  Client client(testing::Transport(GetParam()));
+  korbclient::RegisterStub stub(client, moved);
+  ASSERT_THAT(stub.Put(OpText("v")), IsOk());
+  EXPECT_EQ(forwarder_.calls(), 1);
+  EXPECT_EQ(replicas_.servant(1).value(), "v");
+  EXPECT_EQ(client.CachedLocation(moved), replicas_.ref(1));
+}
+
+// A hostile server forwarding each call to a new endpoint does not make the
+// Client keep a channel (and an endpoint record) per endpoint it named:
+// idle ones beyond max_idle_channels are closed.
+TEST_P(ForwardTest, ForwardsToEverNewEndpointsDoNotPinChannels) {
+  Client client(testing::Transport(GetParam(), {.max_idle_channels = 2}));
+  for (int i = 0; i < 12; ++i) {
+    const std::string id = "hostile" + std::to_string(i);
+    Ref dead("korbclient.Register", {HostPort{"127.0.0.1", static_cast<uint16_t>(1 + i)}}, "r",
+             "reg");
+    forwarder_.Forward(id, dead.ToString());
+    korbclient::RegisterStub stub(client, forwarder_.RefTo(id));
+    EXPECT_THAT(stub.Get(OpText(""), {.timeout = absl::Seconds(30), .max_attempts = 1}),
+                StatusIs(absl::StatusCode::kUnavailable));
+  }
+  EXPECT_LE(client.channel_count(), 3u);  // two idle and the last one made
+  EXPECT_LE(client.health_count(), 3u);
+}
+
 // With the cache disabled every call starts at the original reference.
 TEST_P(ForwardTest, CacheCanBeDisabled) {
   forwarder_.Forward("reg", replicas_.ref(0).ToString());

@@ -255,6 +255,23 @@ TEST_P(StubTest, LoopbackAliasesAreCollocated) {
   }
 }
 
+// Channels and endpoint records nothing uses any more are kept only up to
+// max_idle_channels: stubs to ever new endpoints do not grow the Client,
+// and what a stub in use holds stays.
+TEST_P(StubTest, IdleChannelsAreBounded) {
+  Client client(testing::Transport(GetParam(), {.max_idle_channels = 3}));
+  korbtest::EchoStub kept(client, ref_);
+  ASSERT_THAT(kept.Echo(Text("x")), IsOk());
+  for (int port = 1; port <= 20; ++port) {
+    Ref elsewhere(ref_.type(), {HostPort{"127.0.0.1", static_cast<uint16_t>(port)}},
+                  ref_.adapter(), ref_.id());
+    korbtest::EchoStub dropped(client, elsewhere);
+  }
+  EXPECT_LE(client.channel_count(), 4u);  // three idle and the one `kept` holds
+  EXPECT_LE(client.health_count(), 4u);
+  EXPECT_THAT(kept.Echo(Text("still")), IsOk());
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, StubTest, ::testing::Bool(), testing::TransportName);
 
 }  // namespace

@@ -46,12 +46,14 @@ test: build
 # The adapter's tests under ThreadSanitizer, in their own build directory:
 # adapter, lifecycle, policy and dispatch tests run over the in-memory
 # transport (no gRPC), so all of them run; over-gRPC ones are skipped
-# (docs/threading.md, "Sanitizers").
+# (docs/threading.md, "Sanitizers"). The client's collocated calls have no
+# gRPC either: tests/client runs too.
 TSAN_DIR ?= build-tsan
 test-tsan: deps
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DKORB_SANITIZE=thread >/dev/null
-	@cmake --build $(TSAN_DIR) -j $(JOBS) --target adapter_tests
+	@cmake --build $(TSAN_DIR) -j $(JOBS) --target adapter_tests client_tests
 	@cd $(TSAN_DIR)/tests/adapter && ctest --output-on-failure -j $(JOBS) --timeout 600
+	@cd $(TSAN_DIR)/tests/client && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 bench: build
 	@$(BUILD_DIR)/bench/echo_bench && $(BUILD_DIR)/bench/seeds_bench && $(BUILD_DIR)/bench/activation_bench && \

@@ -23,6 +23,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapter/internal/collocated.h"
 #include "adapter/internal/server_call.h"
 #include "common/status_macros.h"
 #include "common/tls_files.h"
@@ -249,6 +250,14 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
     server->endpoints_.push_back(
         HostPort{host, static_cast<uint16_t>(ports[i]), options.tls.enabled()});
   }
+  // Stubs of this process call it without gRPC (collocated.h).
+  std::vector<HostPort> local_names;
+  for (size_t i = 0; i < options.listen.size(); ++i) {
+    for (HostPort& name : LocalServers::NamesOf(listen_hosts[i], server->endpoints_[i])) {
+      local_names.push_back(std::move(name));
+    }
+  }
+  LocalServers::Register(server.get(), local_names);
   return server;
 }
 
@@ -360,6 +369,9 @@ void ServerImpl::Shutdown(absl::Duration grace) {
         absl::ToChronoTime(std::max(absl::Now(), std::min(deadline, absl::Now() + kGoawayLinger))));
     grpc_server_->Wait();
   }
+  // Collocated calls were refused like gRPC ones until here; those still
+  // open hold this object.
+  LocalServers::Unregister(this);
   shut_down_.Notify();
 }
 

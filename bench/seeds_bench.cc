@@ -204,13 +204,16 @@ Result Run(const Flags& flags, const Config& config) {
   std::atomic<long> completed{0};
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
-  korb::Client shared_client;
+  // Over gRPC, as the seeds' clients are remote: the server is in this
+  // process, and collocated calls would skip the network (collocated_bench).
+  const korb::ClientOptions over_grpc{.collocated_calls = false};
+  korb::Client shared_client(over_grpc);
   std::vector<std::unique_ptr<korb::Client>> own_clients;
   std::vector<std::thread> clients;
   for (int c = 0; c < flags.clients; ++c) {
     korb::Client* client = &shared_client;
     if (config.own_connections) {
-      own_clients.push_back(std::make_unique<korb::Client>());
+      own_clients.push_back(std::make_unique<korb::Client>(over_grpc));
       client = own_clients.back().get();
     }
     korb::Ref ref = refs[c % refs.size()];

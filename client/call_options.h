@@ -67,6 +67,9 @@ struct CallOptions {
   // logical call across stub calls: a Korb server answers a request id it
   // has already executed from its reply cache.
   std::optional<std::string> request_id{};
+  // Whether the call may go straight to an ObjectServer of this process
+  // instead of over gRPC; unset: ClientOptions::collocated_calls.
+  std::optional<bool> collocated{};
 };
 
 }  // namespace korb

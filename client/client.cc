@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <iostream>
 #include <limits>
@@ -15,7 +16,9 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "absl/strings/str_cat.h"
 #include "client/internal/location_cache.h"
+#include "common/log.h"
 #include "client/internal/name_resolver.h"
 #include "client/internal/timer_queue.h"
 #include "common/tls_files.h"
@@ -56,7 +59,7 @@ std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const ClientTlsOptions&
   }
   for (const auto& [option, path] : files) {
     if (absl::Status checked = CheckPemFile(option, *path); !checked.ok()) {
-      std::cerr << "korb: " << checked.message() << ": TLS handshakes will fail" << std::endl;
+      KORB_LOG(kError, "client") << checked.message() << ": TLS handshakes will fail";
     }
   }
   grpc::experimental::TlsChannelCredentialsOptions options;
@@ -74,11 +77,18 @@ std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const ClientTlsOptions&
   return grpc::experimental::TlsCredentials(options);
 }
 
+std::string CollocatedPeer(const ClientOptions& options) {
+  static std::atomic<uint64_t> clients{0};
+  if (!options.private_connections) return "collocated";
+  return absl::StrCat("collocated:", ++clients);
+}
+
 }  // namespace
 
 Client::Client(ClientOptions options)
     : options_(std::move(options)),
       health_options_(HealthOptionsOf(options_)),
+      collocated_peer_(CollocatedPeer(options_)),
       locations_(std::make_unique<internal::LocationCache>(options_.location_cache_capacity)),
       names_(std::make_unique<internal::NameResolver>(this)),
       timers_(std::make_unique<internal::TimerQueue>()) {}
@@ -94,9 +104,12 @@ Client::~Client() {
 
 std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   {
-    korb::ReaderMutexLock lock(&mu_);
+    korb::MutexLock lock(&mu_);
     auto it = channels_.find(endpoint);
-    if (it != channels_.end()) return it->second;
+    if (it != channels_.end()) {
+      it->second.last_used = ++uses_;
+      return it->second.value;
+    }
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
@@ -136,24 +149,58 @@ std::shared_ptr<grpc::Channel> Client::Channel(const HostPort& endpoint) {
   korb::MutexLock lock(&mu_);
   // Another thread may have won the race; keep the first channel so every
   // stub to this endpoint shares one connection.
-  auto [it, inserted] = channels_.emplace(endpoint, std::move(channel));
-  return it->second;
+  auto [it, inserted] = channels_.try_emplace(endpoint, Kept<grpc::Channel>{std::move(channel)});
+  it->second.last_used = ++uses_;
+  std::shared_ptr<grpc::Channel> result = it->second.value;
+  if (inserted) TrimLocked(channels_);
+  return result;
 }
 
-internal::EndpointHealth* Client::Health(const HostPort& endpoint) {
+template <typename T>
+void Client::TrimLocked(absl::flat_hash_map<HostPort, Kept<T>>& map) {
+  // Called when an entry was just made: it is in use now and idle once its
+  // caller lets go, so it counts as idle already.
+  const size_t keep = options_.max_idle_channels > 0 ? options_.max_idle_channels - 1 : 0;
+  if (map.size() <= keep) return;
+  std::vector<std::pair<uint64_t, HostPort>> idle;
+  for (const auto& [endpoint, kept] : map) {
+    if (kept.value.use_count() == 1) idle.emplace_back(kept.last_used, endpoint);
+  }
+  if (idle.size() <= keep) return;
+  // Oldest first. A channel closes when its last holder lets go: here, or
+  // after a call that copied it meanwhile.
+  std::sort(idle.begin(), idle.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < idle.size() - keep; ++i) map.erase(idle[i].second);
+}
+
+std::shared_ptr<internal::EndpointHealth> Client::Health(const HostPort& endpoint) {
   korb::MutexLock lock(&mu_);
-  std::unique_ptr<internal::EndpointHealth>& health = health_[endpoint];
-  if (health == nullptr) health = std::make_unique<internal::EndpointHealth>(&health_options_);
-  return health.get();
+  auto [it, inserted] = health_.try_emplace(endpoint);
+  if (inserted) it->second.value = std::make_shared<internal::EndpointHealth>(&health_options_);
+  it->second.last_used = ++uses_;
+  std::shared_ptr<internal::EndpointHealth> result = it->second.value;
+  if (inserted) TrimLocked(health_);
+  return result;
+}
+
+size_t Client::channel_count() const {
+  korb::MutexLock lock(&mu_);
+  return channels_.size();
+}
+
+size_t Client::health_count() const {
+  korb::MutexLock lock(&mu_);
+  return health_.size();
 }
 
 EndpointStats Client::EndpointStatsFor(const HostPort& endpoint) const {
-  const internal::EndpointHealth* health = nullptr;
+  std::shared_ptr<const internal::EndpointHealth> health;
   {
     korb::MutexLock lock(&mu_);
     auto it = health_.find(endpoint);
     if (it == health_.end()) return EndpointStats();
-    health = it->second.get();
+    health = it->second.value;
   }
   return health->Stats();
 }

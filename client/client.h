@@ -26,6 +26,7 @@
 #define KORB_CLIENT_CLIENT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +115,12 @@ struct ClientOptions {
   // servers need to tell two Clients of one process apart, at the price of a
   // connection per Client and endpoint.
   bool private_connections = false;
+  // Calls to objects served by an ObjectServer of this process (one of the
+  // reference's endpoints names it) go straight into its request pipeline,
+  // without gRPC (docs/client.md, "Collocated calls"): every semantic of a
+  // remote call holds, at a fraction of its cost. CallOptions::collocated
+  // overrides it per call.
+  bool collocated_calls = true;
 
   // --- Connections ---
   KeepaliveOptions keepalive{};
@@ -141,6 +148,12 @@ struct ClientOptions {
   // (GRPC_ARG_ENABLE_RETRIES=0): Korb's are replica-aware, bounded by the
   // call's deadline, and add request ids; two layers would multiply attempts.
   RetryPolicy retry{};
+
+  // Channels (and endpoint records: EndpointStats) kept for endpoints that
+  // no stub, cached location or call uses any more, so that a later stub
+  // finds them; beyond this many the least recently used are closed. Bounds
+  // what a server's forwards to ever new endpoints can make a Client hold.
+  size_t max_idle_channels = 256;
 
   // --- Forwards ---
   // Forward hops one call follows before it fails (NOT_FOUND, korb-error: forward).
@@ -180,14 +193,18 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // The channel to `endpoint`, created on first use and cached for the
-  // Client's lifetime: with TLS (ClientOptions::tls) if endpoint.tls, else
-  // plaintext. Never null; connection and handshake failures surface on
-  // calls (UNAVAILABLE).
+  // The channel to `endpoint`, created on first use and shared while
+  // anything uses it (kept idle up to max_idle_channels): with TLS
+  // (ClientOptions::tls) if endpoint.tls, else plaintext. Never null;
+  // connection and handshake failures surface on calls (UNAVAILABLE).
   std::shared_ptr<grpc::Channel> Channel(const HostPort& endpoint)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const ClientOptions& options() const { return options_; }
+  // Runtime side: the peer a collocated call shows the server (its
+  // "connection"): one for the process, as gRPC shares one connection per
+  // server, or one per Client with private_connections.
+  const std::string& collocated_peer() const { return collocated_peer_; }
 
   // What this Client knows about `endpoint` (empty stats if it never
   // called it).
@@ -200,8 +217,13 @@ class Client {
   std::optional<Ref> CachedResolution(const Ref& ref) const;
 
   // Runtime side: the health record of `endpoint`, created on first use and
-  // kept for the Client's lifetime. Never null.
-  internal::EndpointHealth* Health(const HostPort& endpoint) ABSL_LOCKS_EXCLUDED(mu_);
+  // kept while anything holds it (idle ones up to max_idle_channels). Never
+  // null.
+  std::shared_ptr<internal::EndpointHealth> Health(const HostPort& endpoint)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Channels and health records held now (in use or idle).
+  size_t channel_count() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t health_count() const ABSL_LOCKS_EXCLUDED(mu_);
   // Runtime side: the location cache and the retry timer thread.
   internal::LocationCache& locations() const { return *locations_; }
   // Runtime side: the resolver and cache of indirect references.
@@ -215,15 +237,26 @@ class Client {
  private:
   const ClientOptions options_;
   const internal::HealthOptions health_options_;
+  const std::string collocated_peer_;
   mutable korb::Mutex mu_;
+  // A cached channel or health record and when it was last handed out.
+  template <typename T>
+  struct Kept {
+    std::shared_ptr<T> value;
+    uint64_t last_used = 0;
+  };
+  // Drops the least recently used entries of `map` that nothing but the map
+  // holds, until at most max_idle_channels of them are idle.
+  template <typename T>
+  void TrimLocked(absl::flat_hash_map<HostPort, Kept<T>>& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  uint64_t uses_ ABSL_GUARDED_BY(mu_) = 0;  // the clock of last_used
   // Keyed by HostPort, which includes `tls`: a plaintext and a TLS channel
   // to one address are two channels.
-  absl::flat_hash_map<HostPort, std::shared_ptr<grpc::Channel>> channels_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<HostPort, Kept<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
   // Made on the first TLS channel; shared by all of them (one file watcher).
   std::shared_ptr<grpc::ChannelCredentials> tls_credentials_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<HostPort, std::unique_ptr<internal::EndpointHealth>> health_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<HostPort, Kept<internal::EndpointHealth>> health_ ABSL_GUARDED_BY(mu_);
   const std::unique_ptr<internal::LocationCache> locations_;
   int async_calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // Before timers_: its timer callbacks never outlive it.

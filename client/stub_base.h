@@ -17,7 +17,9 @@
 // Lifetime: a stub borrows its Client, which must outlive it and its calls.
 // Asynchronous callbacks run exactly once, on a gRPC thread or the Client's
 // timer thread (or on the calling thread when the call fails before it is
-// sent), and must not block for long.
+// sent; for a collocated call, on the thread that answered it: the adapter's
+// policy thread, or the calling thread for an inline adapter), and must not
+// block for long.
 //
 // Thread-safety: calls are thread-safe; stubs are cheap to copy and may be
 // shared. The korb_set_* setters are thread-compatible: they change one stub

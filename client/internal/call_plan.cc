@@ -18,27 +18,40 @@
 namespace korb::internal {
 namespace {
 
-// A trailing metadata value as a string_view, or nullopt.
-std::optional<absl::string_view> Trailer(const grpc::ClientContext& context,
-                                         absl::string_view key) {
-  const auto& trailers = context.GetServerTrailingMetadata();
-  auto it = trailers.find(grpc::string_ref(key.data(), key.size()));
-  if (it == trailers.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
+// A trailing metadata value, or nullopt.
+std::optional<absl::string_view> Trailer(const TrailerView& trailers, absl::string_view key) {
+  for (const auto& [name, value] : trailers) {
+    if (name == key) return value;
+  }
+  return std::nullopt;
 }
 
 // The korb-load an answer carried: the largest valid value if there are
 // several, nullopt if none.
-std::optional<double> LoadOf(const grpc::ClientContext& context) {
-  const auto& trailers = context.GetServerTrailingMetadata();
-  auto [begin, end] =
-      trailers.equal_range(grpc::string_ref(kLoadTrailer.data(), kLoadTrailer.size()));
+std::optional<double> LoadOf(const TrailerView& trailers) {
   std::optional<double> load;
-  for (auto it = begin; it != end; ++it) {
-    std::optional<double> value = ParseLoad(absl::string_view(it->second.data(), it->second.size()));
-    if (value.has_value() && (!load.has_value() || *value > *load)) load = value;
+  for (const auto& [name, value] : trailers) {
+    if (name != kLoadTrailer) continue;
+    std::optional<double> parsed = ParseLoad(value);
+    if (parsed.has_value() && (!load.has_value() || *parsed > *load)) load = parsed;
   }
   return load;
+}
+
+TrailerView TrailersOf(const grpc::ClientContext& context) {
+  TrailerView view;
+  for (const auto& [name, value] : context.GetServerTrailingMetadata()) {
+    view.emplace_back(absl::string_view(name.data(), name.size()),
+                      absl::string_view(value.data(), value.size()));
+  }
+  return view;
+}
+
+TrailerView TrailersOf(const MetadataList& trailers) {
+  TrailerView view;
+  view.reserve(trailers.size());
+  for (const auto& [name, value] : trailers) view.emplace_back(name, value);
+  return view;
 }
 
 // Where a reference leads, whatever its type says: for loop detection.
@@ -87,6 +100,7 @@ absl::StatusOr<CallParams> ResolveCallParams(const Client& client, const StubCon
   params.retry = defaults.retry;
   params.retry.max_attempts = std::max(1, options.max_attempts.value_or(defaults.retry.max_attempts));
   params.max_forward_hops = std::max(0, defaults.max_forward_hops);
+  params.collocated = options.collocated.value_or(defaults.collocated_calls);
   if (options.request_id.has_value()) {
     if (!IsValidRequestId(*options.request_id)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -105,14 +119,12 @@ absl::StatusOr<CallParams> ResolveCallParams(const Client& client, const StubCon
   return params;
 }
 
-absl::Status CallFailed(const grpc::Status& status, const grpc::ClientContext& context) {
-  absl::Status result(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-  if (std::optional<absl::string_view> kind = Trailer(context, kErrorHeader)) {
+absl::Status CallFailed(absl::Status status, const TrailerView& trailers) {
+  if (std::optional<absl::string_view> kind = Trailer(trailers, kErrorHeader)) {
     ErrorKind parsed = ParseErrorKind(*kind);
-    if (parsed != ErrorKind::kNone) result = WithErrorKind(std::move(result), parsed);
+    if (parsed != ErrorKind::kNone) status = WithErrorKind(std::move(status), parsed);
   }
-  return result;
+  return status;
 }
 
 CallPlan::CallPlan(Client& client, std::shared_ptr<const Binding> binding, int method,
@@ -161,6 +173,14 @@ absl::Status CallPlan::Next(absl::Duration* delay) {
   return absl::OkStatus();
 }
 
+void CallPlan::BeginAttempt(absl::Time now) {
+  attempt_deadline_ = params_.deadline;
+  if (params_.retry.attempt_timeout > absl::ZeroDuration() &&
+      params_.retry.attempt_timeout != absl::InfiniteDuration()) {
+    attempt_deadline_ = std::min(attempt_deadline_, now + params_.retry.attempt_timeout);
+  }
+}
+
 absl::Status CallPlan::Start(grpc::ClientContext* context) {
   context->AddMetadata(std::string(kObjectKeyHeader), current_->object_key);
   if (params_.priority.has_value()) {
@@ -171,11 +191,7 @@ absl::Status CallPlan::Start(grpc::ClientContext* context) {
   }
   for (const auto& [key, value] : params_.metadata) context->AddMetadata(key, value);
   const absl::Time now = absl::Now();
-  attempt_deadline_ = params_.deadline;
-  if (params_.retry.attempt_timeout > absl::ZeroDuration() &&
-      params_.retry.attempt_timeout != absl::InfiniteDuration()) {
-    attempt_deadline_ = std::min(attempt_deadline_, now + params_.retry.attempt_timeout);
-  }
+  BeginAttempt(now);
   if (attempt_deadline_ != absl::InfiniteFuture()) {
     context->set_deadline(absl::ToChronoTime(attempt_deadline_));
   }
@@ -183,6 +199,41 @@ absl::Status CallPlan::Start(grpc::ClientContext* context) {
     return absl::CancelledError("call cancelled before it started");
   }
   context_ = context;
+  started_ = now;
+  probe_ = current_->endpoints[endpoint_].health->Begin(started_);
+  tried_[endpoint_] = true;
+  return absl::OkStatus();
+}
+
+std::shared_ptr<CollocatedCall> CallPlan::OpenLocal() const {
+  if (!params_.collocated) return nullptr;
+  return CollocatedCall::Open(endpoint());
+}
+
+absl::Status CallPlan::StartLocal(const std::shared_ptr<CollocatedCall>& call,
+                                  const grpc::ByteBuffer& request) {
+  const ClientOptions& options = client_->options();
+  if (options.max_send_message_bytes >= 0 &&
+      request.Length() > static_cast<size_t>(options.max_send_message_bytes)) {
+    // As gRPC's client refuses it.
+    return absl::ResourceExhaustedError(absl::StrCat("Sent message larger than max (",
+                                                     request.Length(), " vs. ",
+                                                     options.max_send_message_bytes, ")"));
+  }
+  call->method_path = current_->interface->methods[method_].path;
+  call->object_key = current_->object_key;
+  if (params_.priority.has_value()) call->priority = absl::StrCat(*params_.priority);
+  call->request_id = params_.request_id;
+  call->metadata = params_.metadata;
+  call->payload = request;
+  call->peer = client_->collocated_peer();
+  const absl::Time now = absl::Now();
+  BeginAttempt(now);
+  call->deadline = attempt_deadline_;
+  if (!AttachAttempt(params_.cancellation.get(), call)) {
+    return absl::CancelledError("call cancelled before it started");
+  }
+  context_ = nullptr;
   started_ = now;
   probe_ = current_->endpoints[endpoint_].health->Begin(started_);
   tried_[endpoint_] = true;
@@ -199,10 +250,32 @@ const grpc::internal::RpcMethod& CallPlan::rpc_method() const {
 
 bool CallPlan::Finish(const grpc::Status& status, grpc::ByteBuffer* reply) {
   DetachAttempt(params_.cancellation.get(), context_);
+  return Conclude(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                               status.error_message()),
+                  TrailersOf(*context_), reply);
+}
+
+bool CallPlan::FinishLocal(CollocatedCall& call) {
+  DetachAttempt(params_.cancellation.get(), &call);
+  if (!call.answered()) return Conclude(call.status(), TrailerView(), nullptr);
+  const absl::Status& status = call.status();
+  // Only the code and message cross, as on the wire.
+  absl::Status answer = status.ok() ? absl::OkStatus() : absl::Status(status.code(), status.message());
+  const int max_receive = client_->options().max_receive_message_bytes;
+  if (answer.ok() && max_receive >= 0 && call.reply().Length() > static_cast<size_t>(max_receive)) {
+    answer = absl::ResourceExhaustedError(absl::StrCat(
+        "Received message larger than max (", call.reply().Length(), " vs. ", max_receive, ")"));
+  }
+  return Conclude(std::move(answer), TrailersOf(call.trailers()), &call.reply());
+}
+
+bool CallPlan::Conclude(absl::Status status, const TrailerView& trailers,
+                        grpc::ByteBuffer* reply) {
   const absl::Time now = absl::Now();
-  absl::Status error = status.ok() ? absl::OkStatus()
-                                    : ExplainConnectionFailure(CallFailed(status, *context_),
-                                                               current_->endpoints[endpoint_].address);
+  const bool ok = status.ok();
+  absl::Status error = ok ? absl::OkStatus()
+                          : ExplainConnectionFailure(CallFailed(std::move(status), trailers),
+                                                     current_->endpoints[endpoint_].address);
   if (error.code() == absl::StatusCode::kCancelled && !CancelledByCaller(now)) {
     // Nobody here cancelled: the server or the connection dropped the call
     // (a server shutting down cancels calls it has not started). That is a
@@ -218,10 +291,10 @@ bool CallPlan::Finish(const grpc::Status& status, grpc::ByteBuffer* reply) {
         absl::FormatDuration(params_.retry.attempt_timeout), " (", error.ToString(), ")"));
   }
   current_->endpoints[endpoint_].health->End(
-      probe_, status.ok() ? AttemptOutcome::kReply : OutcomeOf(error), now - started_,
-      LoadOf(*context_), now);
+      probe_, ok ? AttemptOutcome::kReply : OutcomeOf(error), now - started_, LoadOf(trailers),
+      now);
 
-  if (status.ok()) {
+  if (ok) {
     if (use_cache_ && moved_) {
       client_->locations().Put(binding_->ref, current_);
     } else if (cached_ != nullptr && current_ == binding_->target) {
@@ -234,7 +307,7 @@ bool CallPlan::Finish(const grpc::Status& status, grpc::ByteBuffer* reply) {
   }
   const ErrorKind kind = ErrorKindOf(error);
   if (error.code() == absl::StatusCode::kNotFound && kind == ErrorKind::kForward) {
-    absl::Status followed = FollowForward(*context_);
+    absl::Status followed = FollowForward(trailers);
     if (followed.ok()) return false;
     result_ = followed;
     return true;
@@ -263,7 +336,7 @@ bool CallPlan::Finish(const grpc::Status& status, grpc::ByteBuffer* reply) {
   return true;
 }
 
-absl::Status CallPlan::FollowForward(const grpc::ClientContext& context) {
+absl::Status CallPlan::FollowForward(const TrailerView& trailers) {
   // Loops are among the locations this call has visited: it starts at the
   // cached location, if any, not at the original reference.
   if (seen_.empty()) seen_.push_back(LocationKey(current_->ref));
@@ -271,7 +344,7 @@ absl::Status CallPlan::FollowForward(const grpc::ClientContext& context) {
     return ForwardError(absl::StrCat("more than ", params_.max_forward_hops,
                                      " forward hops: ", Path()));
   }
-  std::optional<absl::string_view> uri = Trailer(context, kForwardHeader);
+  std::optional<absl::string_view> uri = Trailer(trailers, kForwardHeader);
   if (!uri.has_value()) {
     return ForwardError(absl::StrCat(current_->ref.ToString(),
                                      " answered forward without a korb-forward reference"));

@@ -8,7 +8,10 @@
 // Start() sets up the attempt's fresh grpc::ClientContext, the driver runs
 // the gRPC call on channel()/rpc_method(), Finish() records what the answer
 // says about the endpoint and decides: the call is over (TakeResult()), or
-// another attempt follows (Next() again).
+// another attempt follows (Next() again). An attempt whose endpoint is
+// served in this process (OpenLocal() returns a call) is collocated
+// instead: StartLocal(), the driver starts and awaits the CollocatedCall,
+// FinishLocal() decides as Finish() does.
 //
 // What Finish() does with an answer, in order:
 //   OK                        → done; if forwards were followed, the final
@@ -48,9 +51,11 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "adapter/internal/collocated.h"
 #include "client/call_options.h"
 #include "client/client.h"
 #include "client/internal/target.h"
@@ -71,7 +76,11 @@ struct CallParams {
   bool retryable = false;      // transient failures may be retried
   std::string request_id;      // korb-request-id; empty: none sent
   int max_forward_hops = 5;
+  bool collocated = true;      // attempts may go to a server of this process directly
 };
+
+// An attempt's trailing metadata, however it arrived.
+using TrailerView = absl::InlinedVector<std::pair<absl::string_view, absl::string_view>, 4>;
 
 // Resolves `options` for a call of an operation with `semantics`.
 // INVALID_ARGUMENT for a reserved metadata key or a malformed request id.
@@ -79,9 +88,9 @@ absl::StatusOr<CallParams> ResolveCallParams(const Client& client, const StubCon
                                              const MethodSemantics& semantics,
                                              const CallOptions& options);
 
-// Turns a failed call's grpc::Status and trailing metadata into absl::Status
-// carrying the korb-error kind.
-absl::Status CallFailed(const grpc::Status& status, const grpc::ClientContext& context);
+// Turns a failed attempt's status (code and message) and trailing metadata
+// into absl::Status carrying the korb-error kind.
+absl::Status CallFailed(absl::Status status, const TrailerView& trailers);
 
 class CallPlan {
  public:
@@ -109,13 +118,31 @@ class CallPlan {
   bool Finish(const grpc::Status& status, grpc::ByteBuffer* reply);
   absl::StatusOr<grpc::ByteBuffer> TakeResult() { return std::move(result_); }
 
+  // A collocated call for the attempt Next() chose, if the call may be
+  // collocated and a server of this process answers at its endpoint; else
+  // null (the attempt goes over gRPC).
+  std::shared_ptr<CollocatedCall> OpenLocal() const;
+  // As Start(), for a collocated attempt: fills in `call` with `request`
+  // and the attempt's headers and deadline, and attaches it to the call's
+  // cancellation. Set the call's OnEnd() first, if any.
+  absl::Status StartLocal(const std::shared_ptr<CollocatedCall>& call,
+                          const grpc::ByteBuffer& request);
+  // As Finish(), for a collocated attempt that has ended.
+  bool FinishLocal(CollocatedCall& call);
+  // The started attempt's deadline (the call's, or its attempt timeout).
+  absl::Time attempt_deadline() const { return attempt_deadline_; }
+
   const CallParams& params() const { return params_; }
   Client& client() const { return *client_; }
   // The endpoint of the started (or last) attempt.
   const HostPort& endpoint() const { return current_->endpoints[endpoint_].address; }
 
  private:
-  absl::Status FollowForward(const grpc::ClientContext& context);
+  // The attempt's deadline from now, and the beginning of its accounting.
+  void BeginAttempt(absl::Time now);
+  // What Finish() and FinishLocal() share: `status` with its trailers.
+  bool Conclude(absl::Status status, const TrailerView& trailers, grpc::ByteBuffer* reply);
+  absl::Status FollowForward(const TrailerView& trailers);
   void MoveTo(std::shared_ptr<const Target> target);
   std::string Path() const;
   // True if this call's CANCELLED status comes from its own side: its token
@@ -144,7 +171,7 @@ class CallPlan {
   absl::Status last_error_;   // the last transient failure
 
   size_t endpoint_ = 0;  // index into current_->endpoints
-  grpc::ClientContext* context_ = nullptr;  // the started attempt's
+  grpc::ClientContext* context_ = nullptr;  // the started gRPC attempt's
   bool probe_ = false;
   absl::Time started_;
   absl::Time attempt_deadline_ = absl::InfiniteFuture();  // of the started attempt

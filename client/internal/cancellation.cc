@@ -7,10 +7,16 @@ namespace korb {
 CancellationToken::CancellationToken() : state_(std::make_shared<State>()) {}
 
 void CancellationToken::Cancel() {
-  korb::MutexLock lock(&state_->mu);
-  state_->cancelled = true;
-  for (grpc::ClientContext* call : state_->calls) call->TryCancel();
-  for (const auto& [timers, id] : state_->waits) timers->FireNow(id);
+  std::vector<std::shared_ptr<internal::CollocatedCall>> local;
+  {
+    korb::MutexLock lock(&state_->mu);
+    state_->cancelled = true;
+    for (grpc::ClientContext* call : state_->calls) call->TryCancel();
+    for (const auto& [timers, id] : state_->waits) timers->FireNow(id);
+    for (const auto& [key, call] : state_->local_calls) local.push_back(call);
+  }
+  // gRPC's words for a call its client cancelled.
+  for (const auto& call : local) call->Abandon(absl::CancelledError("Cancelled"));
 }
 
 bool CancellationToken::cancelled() const {
@@ -32,6 +38,21 @@ void DetachAttempt(CancellationToken::State* state, grpc::ClientContext* context
   if (state == nullptr) return;
   korb::MutexLock lock(&state->mu);
   state->calls.erase(context);
+}
+
+bool AttachAttempt(CancellationToken::State* state,
+                   const std::shared_ptr<CollocatedCall>& call) {
+  if (state == nullptr) return true;
+  korb::MutexLock lock(&state->mu);
+  if (state->cancelled) return false;
+  state->local_calls.emplace(call.get(), call);
+  return true;
+}
+
+void DetachAttempt(CancellationToken::State* state, const CollocatedCall* call) {
+  if (state == nullptr) return;
+  korb::MutexLock lock(&state->mu);
+  state->local_calls.erase(call);
 }
 
 void AttachWait(CancellationToken::State* state, TimerQueue* timers, uint64_t id) {

@@ -56,6 +56,10 @@ class AsyncRun {
   }
 
   void Launch() {
+    if (std::shared_ptr<CollocatedCall> local = plan_->OpenLocal()) {
+      LaunchLocal(std::move(local));
+      return;
+    }
     context_ = std::make_unique<grpc::ClientContext>();
     absl::Status status = plan_->Start(context_.get());
     if (!status.ok()) {
@@ -69,6 +73,45 @@ class AsyncRun {
           HappensAfter(this);
           Attempted(status);
         });
+  }
+
+  // A collocated attempt. It ends on the thread that answers it (this one,
+  // for an inline adapter), on the timer thread at its deadline, or on the
+  // thread that cancels it; `this` may be gone once it is handed over.
+  void LaunchLocal(std::shared_ptr<CollocatedCall> local) {
+    absl::Status status = plan_->StartLocal(local, request_);
+    if (!status.ok()) {
+      Complete(std::move(status));
+      return;
+    }
+    // From StartLocal() on, a cancellation may end the attempt; it runs on
+    // once OnEnd() is set.
+    local_ = local;
+    const absl::Time deadline = plan_->attempt_deadline();
+    if (deadline != absl::InfiniteFuture()) {
+      TimerQueue& timers = plan_->client().timers();
+      deadline_timer_ = timers.Reserve();
+      timers.Schedule(deadline_timer_, deadline, [local] {
+        local->Abandon(absl::DeadlineExceededError("Deadline Exceeded"));
+      });
+    }
+    local->OnEnd([this] { AttemptedLocal(); });
+    CollocatedCall::Start(std::move(local));
+  }
+
+  void AttemptedLocal() {
+    if (deadline_timer_ != 0) {
+      plan_->client().timers().Cancel(deadline_timer_);
+      deadline_timer_ = 0;
+    }
+    std::shared_ptr<CollocatedCall> local = std::move(local_);
+    const bool over = plan_->FinishLocal(*local);
+    local.reset();
+    if (over) {
+      Complete(plan_->TakeResult());
+    } else {
+      Step();
+    }
   }
 
   void Attempted(const grpc::Status& status) {
@@ -102,6 +145,8 @@ class AsyncRun {
   ReplyCallback done_;
   std::unique_ptr<grpc::ClientContext> context_;  // the attempt in flight
   grpc::ByteBuffer reply_;
+  std::shared_ptr<CollocatedCall> local_;  // the collocated attempt in flight
+  uint64_t deadline_timer_ = 0;            // its deadline's timer, if any
 };
 
 absl::StatusOr<grpc::ByteBuffer> RunBlocking(CallPlan& plan, const grpc::ByteBuffer& request) {
@@ -110,6 +155,14 @@ absl::StatusOr<grpc::ByteBuffer> RunBlocking(CallPlan& plan, const grpc::ByteBuf
     absl::Status status = plan.Next(&delay);
     if (!status.ok()) return status;
     SleepUnlessCancelled(plan.params().cancellation.get(), delay);
+    if (std::shared_ptr<CollocatedCall> local = plan.OpenLocal()) {
+      status = plan.StartLocal(local, request);
+      if (!status.ok()) return status;
+      CollocatedCall::Start(local);
+      local->Wait(plan.attempt_deadline());
+      if (plan.FinishLocal(*local)) return plan.TakeResult();
+      continue;
+    }
     grpc::ClientContext context;
     status = plan.Start(&context);
     if (!status.ok()) return status;

@@ -8,11 +8,17 @@
 // replicated call (replicated_call.h); everything else is one CallPlan run
 // to its end.
 //
+// Each attempt goes over gRPC, or, when its endpoint is served by an
+// ObjectServer of this process and the call may be collocated
+// (CallParams::collocated), straight into that server's pipeline
+// (adapter/internal/collocated.h).
+//
 // Threads: the blocking driver sleeps its retry waits on the calling thread
 // (cut short by cancellation). The callback driver never blocks: it waits on
 // the Client's timer thread, and runs `done` exactly once, on a gRPC thread,
-// on the timer thread, or on the calling thread when the call fails before
-// its first attempt. The Client must outlive every call; callback calls are
+// on the timer thread, on the thread that answered a collocated attempt
+// (the adapter's policy thread; the calling thread for an inline adapter),
+// or on the calling thread when the call fails before its first attempt. The Client must outlive every call; callback calls are
 // counted (Client::BeginAsyncCall) until `done` has returned.
 //
 // Thread-safety: thread-safe functions.

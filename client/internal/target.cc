@@ -25,7 +25,7 @@ std::shared_ptr<const Target> BuildTarget(Client& client, const Ref& ref,
       endpoint.methods.emplace_back(method.path.data(), grpc::internal::RpcMethod::NORMAL_RPC,
                                     endpoint.channel);
     }
-    target->health.push_back(endpoint.health);
+    target->health.push_back(endpoint.health.get());
   }
   return target;
 }

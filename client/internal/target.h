@@ -35,7 +35,7 @@ struct Endpoint {
   HostPort address;
   std::shared_ptr<grpc::Channel> channel;
   std::vector<grpc::internal::RpcMethod> methods;  // by method index
-  EndpointHealth* health = nullptr;  // owned by the Client
+  std::shared_ptr<EndpointHealth> health;  // shared with the Client's records
 };
 
 struct Target {

@@ -52,6 +52,20 @@ void TimerQueue::FireNow(uint64_t id) {
   changed_ = true;
 }
 
+void TimerQueue::Cancel(uint64_t id) {
+  std::function<void()> dropped;
+  {
+    korb::MutexLock lock(&mu_);
+    if (reserved_.erase(id) > 0) return;
+    auto it = when_.find(id);
+    if (it == when_.end()) return;
+    auto node = pending_.extract(Key(it->second, id));
+    dropped = std::move(node.mapped());
+    when_.erase(it);
+    // An earliest entry gone only makes the thread wake early for nothing.
+  }
+}
+
 bool TimerQueue::ShouldWake() const {
   return stopping_ || changed_;
 }

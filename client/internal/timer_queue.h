@@ -15,6 +15,7 @@
 //   uint64_t id = timers.Reserve();   // hand `id` to whoever may cut it short
 //   timers.Schedule(id, absl::Now() + wait, [call] { call->Launch(); });
 //   timers.FireNow(id);               // e.g. the call was cancelled: stop waiting
+//   timers.Cancel(id);                // or: never mind
 #ifndef KORB_CLIENT_INTERNAL_TIMER_QUEUE_H_
 #define KORB_CLIENT_INTERNAL_TIMER_QUEUE_H_
 
@@ -49,6 +50,9 @@ class TimerQueue {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Moves the callback `id` to now if it has not run yet; else does nothing.
   void FireNow(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops the callback `id` unless it has run or is running (then does
+  // nothing); the callback is destroyed on this thread.
+  void Cancel(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   using Key = std::pair<absl::Time, uint64_t>;  // (when, id): ids break ties in order

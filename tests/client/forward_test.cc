@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "korbclient/register.korb.h"
 #include "tests/client/register_servant.h"
+#include "tests/client/transports.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb {
@@ -137,7 +138,7 @@ class ForwardingServer : public grpc::CallbackGenericService {
   std::vector<std::string> request_ids_ ABSL_GUARDED_BY(mu_);
 };
 
-class ForwardTest : public ::testing::Test {
+class ForwardTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(forwarder_.started());
@@ -150,9 +151,9 @@ class ForwardTest : public ::testing::Test {
 
 // A forward is followed transparently and the new location cached for the
 // Client: later calls, from any stub for the reference, go straight there.
-TEST_F(ForwardTest, SingleHopIsFollowedAndCached) {
+TEST_P(ForwardTest, SingleHopIsFollowedAndCached) {
   forwarder_.Forward("reg", replicas_.ref(0).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("reg"));
   EXPECT_EQ(stub.korb_location(), forwarder_.RefTo("reg"));
   absl::StatusOr<korbclient::Result> result = stub.Put(OpText("v"));
@@ -169,11 +170,11 @@ TEST_F(ForwardTest, SingleHopIsFollowedAndCached) {
   EXPECT_EQ(replicas_.servant(0).calls(), 3);
 }
 
-TEST_F(ForwardTest, ChainIsFollowed) {
+TEST_P(ForwardTest, ChainIsFollowed) {
   forwarder_.Forward("a", forwarder_.RefTo("b").ToString());
   forwarder_.Forward("b", forwarder_.RefTo("c").ToString());
   forwarder_.Forward("c", replicas_.ref(1).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("a"));
   ASSERT_THAT(stub.Put(OpText("v")), IsOk());
   EXPECT_EQ(forwarder_.calls(), 3);
@@ -181,10 +182,10 @@ TEST_F(ForwardTest, ChainIsFollowed) {
   EXPECT_EQ(client.CachedLocation(forwarder_.RefTo("a")), replicas_.ref(1));
 }
 
-TEST_F(ForwardTest, LoopIsAnError) {
+TEST_P(ForwardTest, LoopIsAnError) {
   forwarder_.Forward("x", forwarder_.RefTo("y").ToString());
   forwarder_.Forward("y", forwarder_.RefTo("x").ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("x"));
   absl::StatusOr<korbclient::Result> result = stub.Put(OpText("v"));
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kNotFound, HasSubstr("forward loop")));
@@ -194,24 +195,24 @@ TEST_F(ForwardTest, LoopIsAnError) {
 }
 
 // At most max_forward_hops forwards per call (default 5).
-TEST_F(ForwardTest, HopLimit) {
+TEST_P(ForwardTest, HopLimit) {
   for (int i = 0; i < 6; ++i) {
     forwarder_.Forward("h" + std::to_string(i), forwarder_.RefTo("h" + std::to_string(i + 1)).ToString());
   }
   forwarder_.Forward("h6", replicas_.ref(0).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("h0"));
   EXPECT_THAT(stub.Put(OpText("v")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("more than 5 forward hops")));
-  Client patient({.max_forward_hops = 7});
+  Client patient(testing::Transport(GetParam(), {.max_forward_hops = 7}));
   korbclient::RegisterStub far(patient, forwarder_.RefTo("h0"));
   EXPECT_THAT(far.Put(OpText("v")), IsOk());
 }
 
-TEST_F(ForwardTest, MalformedOrIllTypedForwardIsAnError) {
+TEST_P(ForwardTest, MalformedOrIllTypedForwardIsAnError) {
   forwarder_.Forward("m", "not a reference");
   forwarder_.Forward("t", "korb://127.0.0.1:1/x/y?type=other.Thing");
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub malformed(client, forwarder_.RefTo("m"));
   EXPECT_THAT(malformed.Put(OpText("v")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("malformed")));
@@ -222,9 +223,9 @@ TEST_F(ForwardTest, MalformedOrIllTypedForwardIsAnError) {
 
 // The cached location's server dies: the call falls back to the original
 // reference, follows its new forward, and caches that.
-TEST_F(ForwardTest, DeadCachedLocationFallsBackToOriginal) {
+TEST_P(ForwardTest, DeadCachedLocationFallsBackToOriginal) {
   forwarder_.Forward("reg", replicas_.ref(0).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("reg"));
   ASSERT_THAT(stub.Put(OpText("v")), IsOk());
   ASSERT_EQ(client.CachedLocation(forwarder_.RefTo("reg")), replicas_.ref(0));
@@ -240,9 +241,9 @@ TEST_F(ForwardTest, DeadCachedLocationFallsBackToOriginal) {
 
 // The cached location no longer has the object (object-not-exist): same
 // fallback.
-TEST_F(ForwardTest, CachedLocationWithoutObjectFallsBack) {
+TEST_P(ForwardTest, CachedLocationWithoutObjectFallsBack) {
   forwarder_.Forward("reg", replicas_.ref(0).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("reg"));
   ASSERT_THAT(stub.Put(OpText("v")), IsOk());
   ASSERT_THAT(replicas_.adapter(0).Deactivate("reg"), IsOk());
@@ -254,9 +255,9 @@ TEST_F(ForwardTest, CachedLocationWithoutObjectFallsBack) {
 
 // The original reference no longer forwards: the dead cached location is
 // dropped and the original's answer returned.
-TEST_F(ForwardTest, FallbackToOriginalThatNoLongerForwards) {
+TEST_P(ForwardTest, FallbackToOriginalThatNoLongerForwards) {
   forwarder_.Forward("reg", replicas_.ref(0).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("reg"));
   ASSERT_THAT(stub.Put(OpText("v")), IsOk());
   replicas_.server(0).Shutdown();
@@ -269,10 +270,10 @@ TEST_F(ForwardTest, FallbackToOriginalThatNoLongerForwards) {
 }
 
 // A forwarded call keeps its korb-request-id on every hop.
-TEST_F(ForwardTest, RequestIdSurvivesForwards) {
+TEST_P(ForwardTest, RequestIdSurvivesForwards) {
   forwarder_.Forward("a", forwarder_.RefTo("b").ToString());
   forwarder_.Forward("b", replicas_.ref(0).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("a"));
   absl::StatusOr<korbclient::Result> result = stub.Append(OpText("x"));
   ASSERT_THAT(result, IsOk());
@@ -281,9 +282,9 @@ TEST_F(ForwardTest, RequestIdSurvivesForwards) {
   EXPECT_THAT(replicas_.servant(0).request_ids(), ElementsAre(result->request_id()));
 }
 
-TEST_F(ForwardTest, AsyncCallsFollowForwards) {
+TEST_P(ForwardTest, AsyncCallsFollowForwards) {
   forwarder_.Forward("reg", replicas_.ref(1).ToString());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("reg"));
   Future<korbclient::Result> future = stub.PutAsync(OpText("v"));
   ASSERT_TRUE(future.WaitFor(absl::Seconds(30))) << "call never completed";
@@ -294,9 +295,9 @@ TEST_F(ForwardTest, AsyncCallsFollowForwards) {
 
 // A Korb adapter's own forward (ObjectAdapter::Forward) is followed the
 // same way, and the object's later move is picked up through the fallback.
-TEST_F(ForwardTest, AdapterForwardIsFollowed) {
+TEST_P(ForwardTest, AdapterForwardIsFollowed) {
   ASSERT_THAT(replicas_.adapter(0).Forward("reg", replicas_.ref(1)), IsOk());
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, replicas_.ref(0));
   absl::StatusOr<korbclient::Result> result = stub.Put(OpText("v"));
   ASSERT_THAT(result, IsOk());
@@ -312,15 +313,50 @@ TEST_F(ForwardTest, AdapterForwardIsFollowed) {
       << "a forward back to the original reference is not a new location";
 }
 
+// A forward from an object of this process to one elsewhere leaves the
+// collocated path (the forwarding server is reached over gRPC only), and the
+// forward back in enters it again: each attempt takes its own transport.
+TEST_P(ForwardTest, ForwardsLeaveAndEnterTheProcess) {
+  Ref moved("korbclient.Register", replicas_.ref(0).endpoints(), "r", "moved");
+  ASSERT_THAT(replicas_.adapter(0).Forward("moved", forwarder_.RefTo("moved")), IsOk());
+  forwarder_.Forward("moved", replicas_.ref(1).ToString());
+  Client client(testing::Transport(GetParam()));
+  korbclient::RegisterStub stub(client, moved);
+  ASSERT_THAT(stub.Put(OpText("v")), IsOk());
+  EXPECT_EQ(forwarder_.calls(), 1);
+  EXPECT_EQ(replicas_.servant(1).value(), "v");
+  EXPECT_EQ(client.CachedLocation(moved), replicas_.ref(1));
+}
+
+// A hostile server forwarding each call to a new endpoint does not make the
+// Client keep a channel (and an endpoint record) per endpoint it named:
+// idle ones beyond max_idle_channels are closed.
+TEST_P(ForwardTest, ForwardsToEverNewEndpointsDoNotPinChannels) {
+  Client client(testing::Transport(GetParam(), {.max_idle_channels = 2}));
+  for (int i = 0; i < 12; ++i) {
+    const std::string id = "hostile" + std::to_string(i);
+    Ref dead("korbclient.Register", {HostPort{"127.0.0.1", static_cast<uint16_t>(1 + i)}}, "r",
+             "reg");
+    forwarder_.Forward(id, dead.ToString());
+    korbclient::RegisterStub stub(client, forwarder_.RefTo(id));
+    EXPECT_THAT(stub.Get(OpText(""), {.timeout = absl::Seconds(30), .max_attempts = 1}),
+                StatusIs(absl::StatusCode::kUnavailable));
+  }
+  EXPECT_LE(client.channel_count(), 3u);  // two idle and the last one made
+  EXPECT_LE(client.health_count(), 3u);
+}
+
 // With the cache disabled every call starts at the original reference.
-TEST_F(ForwardTest, CacheCanBeDisabled) {
+TEST_P(ForwardTest, CacheCanBeDisabled) {
   forwarder_.Forward("reg", replicas_.ref(0).ToString());
-  Client client({.location_cache_capacity = 0});
+  Client client(testing::Transport(GetParam(), {.location_cache_capacity = 0}));
   korbclient::RegisterStub stub(client, forwarder_.RefTo("reg"));
   for (int i = 0; i < 3; ++i) ASSERT_THAT(stub.Put(OpText("v")), IsOk());
   EXPECT_EQ(forwarder_.calls(), 3);
   EXPECT_EQ(client.CachedLocation(forwarder_.RefTo("reg")), std::nullopt);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, ForwardTest, ::testing::Bool(), testing::TransportName);
 
 }  // namespace
 }  // namespace korb

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "korbclient/register.korb.h"
 #include "tests/client/register_servant.h"
+#include "tests/client/transports.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb {
@@ -57,7 +58,7 @@ LoadResult RunLoad(int threads, int calls, const std::function<absl::Status()>& 
   return {failed.load(), first};
 }
 
-class ReplicaTest : public ::testing::Test {
+class ReplicaTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { ASSERT_THAT(replicas_.Start(3), IsOk()); }
 
@@ -73,8 +74,8 @@ class ReplicaTest : public ::testing::Test {
 
 // One server of three shuts down while four threads make idempotent calls
 // round robin: every call succeeds, and the survivors serve on.
-TEST_F(ReplicaTest, FailoverUnderLoadLosesNoCall) {
-  Client client({.selection = SelectionPolicy::kRoundRobin});
+TEST_P(ReplicaTest, FailoverUnderLoadLosesNoCall) {
+  Client client(testing::Transport(GetParam(), {.selection = SelectionPolicy::kRoundRobin}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   std::atomic<bool> stop{false};
   std::atomic<int> done{0};
@@ -112,9 +113,9 @@ TEST_F(ReplicaTest, FailoverUnderLoadLosesNoCall) {
 
 // Asynchronous calls fail over too: the first replica's server is gone, and
 // 200 calls in flight at once all succeed on the others.
-TEST_F(ReplicaTest, AsyncCallsFailOver) {
+TEST_P(ReplicaTest, AsyncCallsFailOver) {
   replicas_.server(0).Shutdown();
-  Client client;  // ordered failover
+  Client client(testing::Transport(GetParam()));  // ordered failover
   korbclient::RegisterStub stub(client, replicas_.ref());
   std::vector<Future<korbclient::Result>> futures;
   for (int i = 0; i < 200; ++i) {
@@ -127,24 +128,24 @@ TEST_F(ReplicaTest, AsyncCallsFailOver) {
   EXPECT_EQ(replicas_.servant(1).puts.load(), 200);  // the next in order
 }
 
-TEST_F(ReplicaTest, RoundRobinVisitsReplicasInTurn) {
-  Client client;
+TEST_P(ReplicaTest, RoundRobinVisitsReplicasInTurn) {
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, replicas_.ref());
   stub.korb_set_selection(SelectionPolicy::kRoundRobin);
   for (int i = 0; i < 300; ++i) ASSERT_THAT(stub.Get(OpText("")), IsOk());
   EXPECT_THAT(Gets(), ::testing::ElementsAre(100, 100, 100));
 }
 
-TEST_F(ReplicaTest, RandomReachesEveryReplica) {
-  Client client({.selection = SelectionPolicy::kRandom});
+TEST_P(ReplicaTest, RandomReachesEveryReplica) {
+  Client client(testing::Transport(GetParam(), {.selection = SelectionPolicy::kRandom}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   for (int i = 0; i < 300; ++i) ASSERT_THAT(stub.Get(OpText("")), IsOk());
   for (int gets : Gets()) EXPECT_GT(gets, 40);
 }
 
 // The call's policy wins over the stub's, which wins over the client's.
-TEST_F(ReplicaTest, SelectionPrecedence) {
-  Client client({.selection = SelectionPolicy::kRandom});
+TEST_P(ReplicaTest, SelectionPrecedence) {
+  Client client(testing::Transport(GetParam(), {.selection = SelectionPolicy::kRandom}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   stub.korb_set_selection(SelectionPolicy::kRoundRobin);
   korbclient::RegisterStub copy = stub;
@@ -160,8 +161,8 @@ TEST_F(ReplicaTest, SelectionPrecedence) {
 
 // A replica that failed is skipped for its backoff: one attempt reaches it,
 // not one per call.
-TEST_F(ReplicaTest, FailedReplicaIsSkippedDuringBackoff) {
-  Client client({.failback_initial_backoff = absl::Hours(1), .failback_max_backoff = absl::Hours(1)});
+TEST_P(ReplicaTest, FailedReplicaIsSkippedDuringBackoff) {
+  Client client(testing::Transport(GetParam(), {.failback_initial_backoff = absl::Hours(1), .failback_max_backoff = absl::Hours(1)}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   ASSERT_THAT(replicas_.adapter(0).Discard(), IsOk());
   for (int i = 0; i < 50; ++i) {
@@ -176,9 +177,9 @@ TEST_F(ReplicaTest, FailedReplicaIsSkippedDuringBackoff) {
 }
 
 // A replica that comes back is used again once its backoff ends (failback).
-TEST_F(ReplicaTest, FailbackAfterBackoff) {
-  Client client({.failback_initial_backoff = absl::Milliseconds(50),
-                 .failback_max_backoff = absl::Milliseconds(100)});
+TEST_P(ReplicaTest, FailbackAfterBackoff) {
+  Client client(testing::Transport(GetParam(), {.failback_initial_backoff = absl::Milliseconds(50),
+                 .failback_max_backoff = absl::Milliseconds(100)}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   ASSERT_THAT(replicas_.adapter(0).Discard(), IsOk());
   absl::StatusOr<korbclient::Result> result = stub.Get(OpText(""));
@@ -214,9 +215,9 @@ TEST(ReplicaOverload, OverloadedReplicaIsFailedOver) {
 
 // Least loaded: a slow replica accumulates calls in flight, so the others
 // take most of the traffic.
-TEST_F(ReplicaTest, LeastLoadedAvoidsSlowReplica) {
+TEST_P(ReplicaTest, LeastLoadedAvoidsSlowReplica) {
   replicas_.servant(0).delay_ms = 20;
-  Client client({.selection = SelectionPolicy::kLeastLoaded});
+  Client client(testing::Transport(GetParam(), {.selection = SelectionPolicy::kLeastLoaded}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   LoadResult load = RunLoad(8, 400, [&] { return stub.Get(OpText("")).status(); });
   EXPECT_EQ(load.failed, 0) << load.first_failure;
@@ -226,11 +227,11 @@ TEST_F(ReplicaTest, LeastLoadedAvoidsSlowReplica) {
 
 // Least loaded follows the servers' korb-load reports: with no call ever in
 // flight at once, the replica reporting the higher load gets few calls.
-TEST_F(ReplicaTest, LeastLoadedFollowsReportedLoad) {
+TEST_P(ReplicaTest, LeastLoadedFollowsReportedLoad) {
   replicas_.servant(0).report_load = 50;
   replicas_.servant(1).report_load = 1;
   replicas_.servant(2).report_load = 40;
-  Client client({.selection = SelectionPolicy::kLeastLoaded});
+  Client client(testing::Transport(GetParam(), {.selection = SelectionPolicy::kLeastLoaded}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   for (int i = 0; i < 200; ++i) ASSERT_THAT(stub.Get(OpText("")), IsOk());
   std::vector<int> gets = Gets();
@@ -242,9 +243,9 @@ TEST_F(ReplicaTest, LeastLoadedFollowsReportedLoad) {
 
 // Latency aware (power of two choices on smoothed latency): the slow replica
 // gets a small share.
-TEST_F(ReplicaTest, LatencyAwareAvoidsSlowReplica) {
+TEST_P(ReplicaTest, LatencyAwareAvoidsSlowReplica) {
   replicas_.servant(0).delay_ms = 20;
-  Client client({.selection = SelectionPolicy::kLatencyAware});
+  Client client(testing::Transport(GetParam(), {.selection = SelectionPolicy::kLatencyAware}));
   korbclient::RegisterStub stub(client, replicas_.ref());
   LoadResult load = RunLoad(4, 400, [&] { return stub.Get(OpText("")).status(); });
   EXPECT_EQ(load.failed, 0) << load.first_failure;
@@ -258,13 +259,15 @@ TEST_F(ReplicaTest, LatencyAwareAvoidsSlowReplica) {
 
 // With every replica down, the call fails with UNAVAILABLE after trying
 // them (bounded by max_attempts), and says so.
-TEST_F(ReplicaTest, AllReplicasDown) {
+TEST_P(ReplicaTest, AllReplicasDown) {
   for (int i = 0; i < 3; ++i) replicas_.server(i).Shutdown();
-  Client client;
+  Client client(testing::Transport(GetParam()));
   korbclient::RegisterStub stub(client, replicas_.ref());
   EXPECT_THAT(stub.Get(OpText(""), {.timeout = absl::Seconds(30)}),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("attempts")));
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, ReplicaTest, ::testing::Bool(), testing::TransportName);
 
 }  // namespace
 }  // namespace korb

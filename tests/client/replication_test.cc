@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "korbclient/register.korb.h"
 #include "tests/client/register_servant.h"
+#include "tests/client/transports.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb {
@@ -26,7 +27,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class ReplicationTest : public ::testing::Test {
+class ReplicationTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { ASSERT_THAT(replicas_.Start(3), IsOk()); }
 
@@ -48,12 +49,12 @@ class ReplicationTest : public ::testing::Test {
   std::string Endpoint(int i) const { return replicas_.endpoint(i).ToString(); }
 
   ReplicaSet replicas_;
-  Client client_{ClientOptions{.selection = SelectionPolicy::kRoundRobin}};
+  Client client_{testing::Transport(GetParam(), {.selection = SelectionPolicy::kRoundRobin})};
 };
 
 // Writes go to every replica; readonly calls to one, chosen by the
 // selection policy (round robin here).
-TEST_F(ReplicationTest, ReadOneWriteAll) {
+TEST_P(ReplicationTest, ReadOneWriteAll) {
   korbclient::RegisterStub stub = Active(Completion::kAll);
   EXPECT_EQ(stub.korb_replication(), Replication::kActive);
   EXPECT_EQ(stub.korb_completion(), Completion::kAll);
@@ -72,14 +73,14 @@ TEST_F(ReplicationTest, ReadOneWriteAll) {
 }
 
 // Without active replication a write goes to one replica only.
-TEST_F(ReplicationTest, NoReplicationWritesOne) {
+TEST_P(ReplicationTest, NoReplicationWritesOne) {
   korbclient::RegisterStub stub(client_, replicas_.ref());
   for (int i = 0; i < 9; ++i) ASSERT_THAT(stub.Put(OpText("x")), IsOk());
   EXPECT_THAT(Puts(), ElementsAre(3, 3, 3));
 }
 
 // kAll: a replica answering differently is reported, naming who said what.
-TEST_F(ReplicationTest, AllReportsDisagreement) {
+TEST_P(ReplicationTest, AllReportsDisagreement) {
   replicas_.servant(2).SetSkew("!");
   korbclient::RegisterStub stub = Active(Completion::kAll);
   EXPECT_THAT(stub.Put(OpText("v")),
@@ -91,7 +92,7 @@ TEST_F(ReplicationTest, AllReportsDisagreement) {
 
 // kAll: a replica that does not answer fails the call with its error,
 // naming it; the others did execute the write.
-TEST_F(ReplicationTest, AllReportsMissingReplica) {
+TEST_P(ReplicationTest, AllReportsMissingReplica) {
   replicas_.server(1).Shutdown();
   korbclient::RegisterStub stub = Active(Completion::kAll);
   EXPECT_THAT(stub.Put(OpText("v"), {.timeout = absl::Seconds(30)}),
@@ -104,7 +105,7 @@ TEST_F(ReplicationTest, AllReportsMissingReplica) {
 
 // kMajority: the value a strict majority agrees on wins; one replica down
 // does not matter; no majority is an error.
-TEST_F(ReplicationTest, MajorityVotes) {
+TEST_P(ReplicationTest, MajorityVotes) {
   korbclient::RegisterStub stub = Active(Completion::kMajority);
   replicas_.servant(2).SetSkew("!");
   absl::StatusOr<korbclient::Result> result = stub.Put(OpText("v"));
@@ -116,7 +117,7 @@ TEST_F(ReplicationTest, MajorityVotes) {
               StatusIs(absl::StatusCode::kAborted, HasSubstr("replicas disagree")));
 }
 
-TEST_F(ReplicationTest, MajorityToleratesOneReplicaDown) {
+TEST_P(ReplicationTest, MajorityToleratesOneReplicaDown) {
   replicas_.server(0).Shutdown();
   korbclient::RegisterStub stub = Active(Completion::kMajority);
   absl::StatusOr<korbclient::Result> result = stub.Put(OpText("v"), {.timeout = absl::Seconds(30)});
@@ -129,7 +130,7 @@ TEST_F(ReplicationTest, MajorityToleratesOneReplicaDown) {
 
 // kFirst: the first success completes the call; the slow replica's leg runs
 // on and executes the write afterwards.
-TEST_F(ReplicationTest, FirstDoesNotWaitForSlowReplica) {
+TEST_P(ReplicationTest, FirstDoesNotWaitForSlowReplica) {
   replicas_.servant(0).delay_ms = 3000;
   korbclient::RegisterStub stub = Active(Completion::kFirst);
   absl::StatusOr<korbclient::Result> result = stub.Put(OpText("v"));
@@ -141,7 +142,7 @@ TEST_F(ReplicationTest, FirstDoesNotWaitForSlowReplica) {
 }
 
 // kFirst survives all but one replica being down.
-TEST_F(ReplicationTest, FirstNeedsOneReplica) {
+TEST_P(ReplicationTest, FirstNeedsOneReplica) {
   replicas_.server(0).Shutdown();
   replicas_.server(2).Shutdown();
   korbclient::RegisterStub stub = Active(Completion::kFirst);
@@ -152,7 +153,7 @@ TEST_F(ReplicationTest, FirstNeedsOneReplica) {
 }
 
 // Every replica sees the same korb-request-id for one replicated write.
-TEST_F(ReplicationTest, ReplicasShareTheRequestId) {
+TEST_P(ReplicationTest, ReplicasShareTheRequestId) {
   korbclient::RegisterStub stub = Active(Completion::kAll);
   absl::StatusOr<korbclient::Result> result = stub.Append(OpText("a"));
   ASSERT_THAT(result, IsOk());
@@ -162,7 +163,7 @@ TEST_F(ReplicationTest, ReplicasShareTheRequestId) {
   }
 }
 
-TEST_F(ReplicationTest, AsyncReplicatedCalls) {
+TEST_P(ReplicationTest, AsyncReplicatedCalls) {
   korbclient::RegisterStub stub = Active(Completion::kMajority);
   std::vector<Future<korbclient::Result>> futures;
   for (int i = 0; i < 20; ++i) futures.push_back(stub.PutAsync(OpText("x")));
@@ -175,12 +176,14 @@ TEST_F(ReplicationTest, AsyncReplicatedCalls) {
 }
 
 // A reference with one endpoint is not replicated: the call is plain.
-TEST_F(ReplicationTest, SingleEndpointIsPlain) {
+TEST_P(ReplicationTest, SingleEndpointIsPlain) {
   korbclient::RegisterStub stub(client_, replicas_.ref(1));
   stub.korb_set_replication(Replication::kActive, Completion::kAll);
   EXPECT_THAT(stub.Put(OpText("v")), IsOk());
   EXPECT_THAT(Puts(), ElementsAre(0, 1, 0));
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, ReplicationTest, ::testing::Bool(), testing::TransportName);
 
 }  // namespace
 }  // namespace korb

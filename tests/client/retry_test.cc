@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "korbclient/register.korb.h"
 #include "tests/client/register_servant.h"
+#include "tests/client/transports.h"
 #include "tests/testing/status_matchers.h"
 
 namespace korb {
@@ -42,7 +43,7 @@ ClientOptions FastRetries() {
   return options;
 }
 
-class RetryTest : public ::testing::Test {
+class RetryTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { ASSERT_THAT(replicas_.Start(2), IsOk()); }
 
@@ -87,14 +88,14 @@ TEST(RetryWithoutReplyCache, NonIdempotentRetriesKeepTheirRequestId) {
 // (UNAVAILABLE, as if the connection dropped), the client retries with the
 // same request id and gets the first execution's reply from the server's
 // reply cache; the servant ran once.
-TEST_F(RetryTest, RetriedWriteWhoseReplyWasLostExecutesOnce) {
+TEST_P(RetryTest, RetriedWriteWhoseReplyWasLostExecutesOnce) {
   std::atomic<int> dropped{0};
   korb::testing::SetReplyDropper(replicas_.adapter(0),
       [&dropped](absl::string_view, absl::string_view method) {
         // Consulted only for executions, not for replies from the cache.
         return absl::EndsWith(method, "/Append") && dropped.fetch_add(1) == 0;
       });
-  Client client(FastRetries());
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   absl::StatusOr<korbclient::Result> result = stub.Append(OpText("a"));
   ASSERT_THAT(result, IsOk());
@@ -115,8 +116,8 @@ TEST_F(RetryTest, RetriedWriteWhoseReplyWasLostExecutesOnce) {
 
 // A caller's own request id makes a repeated call at-most-once across stub
 // calls too.
-TEST_F(RetryTest, RepeatedCallerRequestIdExecutesOnce) {
-  Client client(FastRetries());
+TEST_P(RetryTest, RepeatedCallerRequestIdExecutesOnce) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   CallOptions options{.request_id = "transfer-1"};
   ASSERT_THAT(stub.Append(OpText("a"), options), IsOk());
@@ -127,8 +128,8 @@ TEST_F(RetryTest, RepeatedCallerRequestIdExecutesOnce) {
 }
 
 // The request id also travels to the next replica on failover.
-TEST_F(RetryTest, RequestIdIsStableAcrossReplicas) {
-  Client client(FastRetries());
+TEST_P(RetryTest, RequestIdIsStableAcrossReplicas) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub(client, replicas_.ref());
   replicas_.servant(0).fail_next = 1;
   ASSERT_THAT(stub.Append(OpText("x")), IsOk());
@@ -138,8 +139,8 @@ TEST_F(RetryTest, RequestIdIsStableAcrossReplicas) {
 }
 
 // Without retries there is no request id, and a transient failure is final.
-TEST_F(RetryTest, NoRetriesNoRequestId) {
-  Client client(FastRetries());
+TEST_P(RetryTest, NoRetriesNoRequestId) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 1;
   EXPECT_THAT(stub.Append(OpText("a"), {.max_attempts = 1}),
@@ -149,10 +150,10 @@ TEST_F(RetryTest, NoRetriesNoRequestId) {
 
 // retry_non_idempotent = false: non-idempotent calls are neither retried
 // nor given a request id; idempotent ones still retry.
-TEST_F(RetryTest, NonIdempotentRetriesCanBeTurnedOff) {
+TEST_P(RetryTest, NonIdempotentRetriesCanBeTurnedOff) {
   ClientOptions options = FastRetries();
   options.retry.retry_non_idempotent = false;
-  Client client(options);
+  Client client(testing::Transport(GetParam(), options));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 1;
   EXPECT_THAT(stub.Append(OpText("a")), StatusIs(absl::StatusCode::kUnavailable));
@@ -164,8 +165,8 @@ TEST_F(RetryTest, NonIdempotentRetriesCanBeTurnedOff) {
 
 // A caller's request id is sent as given, even on calls that are not
 // retried; a malformed one is refused before anything is sent.
-TEST_F(RetryTest, CallerSuppliedRequestId) {
-  Client client(FastRetries());
+TEST_P(RetryTest, CallerSuppliedRequestId) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   ASSERT_THAT(stub.Append(OpText("a"), {.max_attempts = 1, .request_id = "order-42"}), IsOk());
   EXPECT_THAT(servant().request_ids(), ElementsAre("order-42"));
@@ -178,8 +179,8 @@ TEST_F(RetryTest, CallerSuppliedRequestId) {
 
 // An idempotent call is retried up to max_attempts, then fails with the
 // last error, saying how many attempts it made.
-TEST_F(RetryTest, AttemptsAreBounded) {
-  Client client(FastRetries());
+TEST_P(RetryTest, AttemptsAreBounded) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 3;
   EXPECT_THAT(stub.Put(OpText("p")), IsOk());
@@ -196,14 +197,14 @@ TEST_F(RetryTest, AttemptsAreBounded) {
 
 // Backoff never sleeps past the call's deadline: the call ends with the
 // last failure (not DEADLINE_EXCEEDED) once the next wait would cross it.
-TEST_F(RetryTest, BackoffIsBoundedByTheDeadline) {
+TEST_P(RetryTest, BackoffIsBoundedByTheDeadline) {
   ClientOptions options;
   options.retry = {.max_attempts = 100,
                    .initial_backoff = absl::Milliseconds(100),
                    .max_backoff = absl::Seconds(10),
                    .multiplier = 2.0,
                    .jitter = Jitter::kNone};
-  Client client(options);
+  Client client(testing::Transport(GetParam(), options));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 1000;
   EXPECT_THAT(stub.Put(OpText("p"), {.timeout = absl::Seconds(1)}),
@@ -214,7 +215,7 @@ TEST_F(RetryTest, BackoffIsBoundedByTheDeadline) {
   // A backoff longer than the whole timeout ends the call after one attempt.
   servant().puts = 0;
   options.retry.initial_backoff = absl::Hours(1);
-  Client patient(options);
+  Client patient(testing::Transport(GetParam(), options));
   korbclient::RegisterStub stub2 = Single(patient);
   EXPECT_THAT(stub2.Put(OpText("p"), {.timeout = absl::Seconds(30)}),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("deadline")));
@@ -222,8 +223,8 @@ TEST_F(RetryTest, BackoffIsBoundedByTheDeadline) {
 }
 
 // Errors that are not transient are not retried.
-TEST_F(RetryTest, DeadlineExceededIsNotRetried) {
-  Client client(FastRetries());
+TEST_P(RetryTest, DeadlineExceededIsNotRetried) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   EXPECT_THAT(stub.Put(OpText("p", 2000), {.timeout = absl::Milliseconds(50)}),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
@@ -238,10 +239,10 @@ TEST_F(RetryTest, DeadlineExceededIsNotRetried) {
 // An attempt that outlives RetryPolicy::attempt_timeout on a replica that
 // does not answer fails over to the next replica, well within the call's
 // own deadline, and the silent replica goes into failback backoff.
-TEST_F(RetryTest, AttemptTimeoutLeavesASilentReplica) {
+TEST_P(RetryTest, AttemptTimeoutLeavesASilentReplica) {
   ClientOptions options = FastRetries();
   options.retry.attempt_timeout = absl::Seconds(1);
-  Client client(options);
+  Client client(testing::Transport(GetParam(), options));
   korbclient::RegisterStub stub(client, replicas_.ref());  // ordered failover: 0 first
   replicas_.servant(0).delay_ms = 60000;
   absl::StatusOr<korbclient::Result> result =
@@ -255,7 +256,7 @@ TEST_F(RetryTest, AttemptTimeoutLeavesASilentReplica) {
 
   // Without an attempt timeout the call waits for its own deadline there.
   replicas_.servant(0).delay_ms = 60000;
-  Client patient(FastRetries());
+  Client patient(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub2(patient, replicas_.ref());
   EXPECT_THAT(stub2.Put(OpText("q"), {.timeout = absl::Milliseconds(300)}),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
@@ -264,8 +265,8 @@ TEST_F(RetryTest, AttemptTimeoutLeavesASilentReplica) {
 
 // Asynchronous calls retry too, with their waits on the Client's timer
 // thread; callback and future forms.
-TEST_F(RetryTest, AsyncCallsRetry) {
-  Client client(FastRetries());
+TEST_P(RetryTest, AsyncCallsRetry) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 2;
   Future<korbclient::Result> future = stub.PutAsync(OpText("f"));
@@ -287,12 +288,12 @@ TEST_F(RetryTest, AsyncCallsRetry) {
 
 // Cancelling a call while it waits to retry ends it at once with CANCELLED,
 // asynchronous or synchronous.
-TEST_F(RetryTest, CancellationCutsRetryWaitShort) {
+TEST_P(RetryTest, CancellationCutsRetryWaitShort) {
   ClientOptions options;
   options.retry.initial_backoff = absl::Hours(1);
   options.retry.max_backoff = absl::Hours(1);
   options.retry.jitter = Jitter::kNone;
-  Client client(options);
+  Client client(testing::Transport(GetParam(), options));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 1000;
 
@@ -315,8 +316,8 @@ TEST_F(RetryTest, CancellationCutsRetryWaitShort) {
 }
 
 // gRPC's own retries are off: one Korb attempt is one call at the server.
-TEST_F(RetryTest, OneAttemptIsOneServerCall) {
-  Client client(FastRetries());
+TEST_P(RetryTest, OneAttemptIsOneServerCall) {
+  Client client(testing::Transport(GetParam(), FastRetries()));
   korbclient::RegisterStub stub = Single(client);
   servant().fail_next = 1000;
   EXPECT_THAT(stub.Put(OpText("p"), {.max_attempts = 3}),
@@ -324,6 +325,8 @@ TEST_F(RetryTest, OneAttemptIsOneServerCall) {
   EXPECT_EQ(servant().puts.load(), 3);
   EXPECT_EQ(client.EndpointStatsFor(replicas_.endpoint(0)).attempts, 3u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, RetryTest, ::testing::Bool(), testing::TransportName);
 
 }  // namespace
 }  // namespace korb

@@ -1,7 +1,8 @@
-// Generated stubs over the client runtime against an in-process server:
-// synchronous, callback and future calls, many calls in flight from one
-// thread, per-call options (metadata, deadline, priority, cancellation), and
-// stub construction from good and bad references.
+// Generated stubs over the client runtime against an in-process server,
+// over gRPC and collocated (transports.h): synchronous, callback and future
+// calls, many calls in flight from one thread, per-call options (metadata,
+// deadline, priority, cancellation), stub construction from good and bad
+// references, and turning collocation off per Client and per call.
 #include "client/stub_base.h"
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "korbtest/testing.korb.h"
+#include "tests/client/transports.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_servants.h"
 
@@ -34,7 +36,7 @@ korbtest::EchoRequest Text(const std::string& text, int delay_ms = 0) {
   return request;
 }
 
-class StubTest : public ::testing::Test {
+class StubTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<ObjectServer>> server = ObjectServer::Start({});
@@ -53,10 +55,10 @@ class StubTest : public ::testing::Test {
   std::unique_ptr<ObjectServer> server_;
   std::shared_ptr<EchoImpl> servant_;
   Ref ref_;
-  Client client_;
+  Client client_{testing::Transport(GetParam())};
 };
 
-TEST_F(StubTest, SynchronousCall) {
+TEST_P(StubTest, SynchronousCall) {
   korbtest::EchoStub stub(client_, ref_);
   absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(Text("sync"));
   ASSERT_THAT(reply, IsOk());
@@ -64,7 +66,7 @@ TEST_F(StubTest, SynchronousCall) {
 }
 
 // The callback runs exactly once with the reply.
-TEST_F(StubTest, CallbackCall) {
+TEST_P(StubTest, CallbackCall) {
   korbtest::EchoStub stub(client_, ref_);
   korb::Notification done;
   std::atomic<int> callbacks{0};
@@ -80,7 +82,7 @@ TEST_F(StubTest, CallbackCall) {
 }
 
 // One thread issues many calls before waiting for any, then waits for all.
-TEST_F(StubTest, ManyCallsInFlightFromOneThread) {
+TEST_P(StubTest, ManyCallsInFlightFromOneThread) {
   korbtest::EchoStub stub(client_, ref_);
   std::vector<Future<korbtest::EchoReply>> futures;
   for (int i = 0; i < 200; ++i) {
@@ -97,7 +99,7 @@ TEST_F(StubTest, ManyCallsInFlightFromOneThread) {
 // Async calls overlap: two calls issued together are both inside the
 // servant at once (each blocks until both are there and the test releases
 // them), before either returns.
-TEST_F(StubTest, AsyncCallsOverlap) {
+TEST_P(StubTest, AsyncCallsOverlap) {
   auto gated = std::make_shared<testing::GatedEcho>();
   absl::StatusOr<Ref> ref = server_->FindAdapter("t")->Activate("gated", gated);
   ASSERT_THAT(ref, IsOk());
@@ -112,7 +114,7 @@ TEST_F(StubTest, AsyncCallsOverlap) {
   EXPECT_THAT(b.Get(), IsOk());
 }
 
-TEST_F(StubTest, MetadataReachesServant) {
+TEST_P(StubTest, MetadataReachesServant) {
   korbtest::EchoStub stub(client_, ref_);
   CallOptions options;
   options.metadata.emplace_back("x-test", "v1");
@@ -122,7 +124,7 @@ TEST_F(StubTest, MetadataReachesServant) {
   EXPECT_EQ(reply->metadata(), "v1");
 }
 
-TEST_F(StubTest, ReservedMetadataIsRejected) {
+TEST_P(StubTest, ReservedMetadataIsRejected) {
   korbtest::EchoStub stub(client_, ref_);
   CallOptions options;
   options.metadata.emplace_back("korb-object", "t/other");
@@ -131,7 +133,7 @@ TEST_F(StubTest, ReservedMetadataIsRejected) {
 }
 
 // A call that outlives its timeout ends with DEADLINE_EXCEEDED.
-TEST_F(StubTest, TimeoutEndsCall) {
+TEST_P(StubTest, TimeoutEndsCall) {
   korbtest::EchoStub stub(client_, ref_);
   CallOptions options;
   options.timeout = absl::Milliseconds(50);
@@ -140,14 +142,14 @@ TEST_F(StubTest, TimeoutEndsCall) {
 }
 
 // The client-wide default timeout applies when a call sets none.
-TEST_F(StubTest, ClientDefaultTimeout) {
-  Client client({.default_timeout = absl::Milliseconds(50)});
+TEST_P(StubTest, ClientDefaultTimeout) {
+  Client client(testing::Transport(GetParam(), {.default_timeout = absl::Milliseconds(50)}));
   korbtest::EchoStub stub(client, ref_);
   EXPECT_THAT(stub.Echo(Text("slow", 3000)), StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 // Cancelling a token ends calls in flight and refuses calls not yet started.
-TEST_F(StubTest, CancellationToken) {
+TEST_P(StubTest, CancellationToken) {
   korbtest::EchoStub stub(client_, ref_);
   CancellationToken token;
   CallOptions options;
@@ -161,7 +163,7 @@ TEST_F(StubTest, CancellationToken) {
   EXPECT_THAT(stub.Echo(Text("after"), options), StatusIs(absl::StatusCode::kCancelled));
 }
 
-TEST_F(StubTest, MakeStubChecksReference) {
+TEST_P(StubTest, MakeStubChecksReference) {
   EXPECT_THAT(MakeStub<korbtest::EchoStub>(client_, ref_.ToString()), IsOk());
   EXPECT_THAT(MakeStub<korbtest::EchoStub>(client_, "http://x"),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -179,7 +181,7 @@ TEST_F(StubTest, MakeStubChecksReference) {
 }
 
 // An untyped reference is accepted by any stub.
-TEST_F(StubTest, UntypedReferenceIsAccepted) {
+TEST_P(StubTest, UntypedReferenceIsAccepted) {
   Ref untyped = ref_;
   untyped.set_type("");
   absl::StatusOr<korbtest::EchoStub> stub = MakeStub<korbtest::EchoStub>(client_, untyped);
@@ -188,7 +190,7 @@ TEST_F(StubTest, UntypedReferenceIsAccepted) {
 }
 
 // Stubs to one endpoint share one channel.
-TEST_F(StubTest, ChannelCachePerEndpoint) {
+TEST_P(StubTest, ChannelCachePerEndpoint) {
   EXPECT_EQ(client_.Channel(ref_.endpoints().front()).get(),
             client_.Channel(ref_.endpoints().front()).get());
   EXPECT_NE(client_.Channel(ref_.endpoints().front()).get(),
@@ -196,7 +198,7 @@ TEST_F(StubTest, ChannelCachePerEndpoint) {
 }
 
 // A server that is gone gives UNAVAILABLE, not a hang.
-TEST_F(StubTest, DeadServerIsUnavailable) {
+TEST_P(StubTest, DeadServerIsUnavailable) {
   Ref ref = ref_;
   server_->Shutdown();
   korbtest::EchoStub stub(client_, ref);
@@ -206,16 +208,71 @@ TEST_F(StubTest, DeadServerIsUnavailable) {
 }
 
 // ~Client waits for asynchronous calls still in flight.
-TEST_F(StubTest, ClientDestructorWaitsForAsyncCalls) {
+TEST_P(StubTest, ClientDestructorWaitsForAsyncCalls) {
   std::atomic<bool> called{false};
   {
-    Client client;
+    Client client(testing::Transport(GetParam()));
     korbtest::EchoStub stub(client, ref_);
     stub.EchoAsync(Text("late", 200),
                    [&called](absl::StatusOr<korbtest::EchoReply>) { called = true; });
   }
   EXPECT_TRUE(called.load());
 }
+
+// Calls take the transport ClientOptions::collocated_calls says, and a call
+// can leave the collocated path with CallOptions::collocated = false; the
+// servant sees the difference in its peer.
+TEST_P(StubTest, CollocationCanBeTurnedOffPerClientAndPerCall) {
+  absl::StatusOr<Ref> ref =
+      server_->FindAdapter("t")->Activate("where", std::make_shared<testing::WhereEcho>());
+  ASSERT_THAT(ref, IsOk());
+  korbtest::EchoStub stub(client_, *ref);
+  absl::StatusOr<korbtest::EchoReply> reply = stub.Echo(Text("x"));
+  ASSERT_THAT(reply, IsOk());
+  if (GetParam()) {
+    EXPECT_EQ(reply->object_id(), "collocated");
+  } else {
+    EXPECT_THAT(reply->object_id(), ::testing::StartsWith("ipv4:"));
+  }
+  absl::StatusOr<korbtest::EchoReply> remote = stub.Echo(Text("x"), {.collocated = false});
+  ASSERT_THAT(remote, IsOk());
+  EXPECT_THAT(remote->object_id(), ::testing::StartsWith("ipv4:"));
+}
+
+// A reference may name this process's server by another name than the one
+// it advertises: localhost for 127.0.0.1. Both are collocated.
+TEST_P(StubTest, LoopbackAliasesAreCollocated) {
+  absl::StatusOr<Ref> ref =
+      server_->FindAdapter("t")->Activate("where", std::make_shared<testing::WhereEcho>());
+  ASSERT_THAT(ref, IsOk());
+  ASSERT_EQ(ref->endpoints().front().host, "127.0.0.1");
+  Ref by_name(ref->type(), {HostPort{"localhost", ref->endpoints().front().port}}, ref->adapter(),
+              ref->id());
+  absl::StatusOr<korbtest::EchoReply> reply = korbtest::EchoStub(client_, by_name).Echo(Text("x"));
+  ASSERT_THAT(reply, IsOk());
+  if (GetParam()) {
+    EXPECT_EQ(reply->object_id(), "collocated");
+  }
+}
+
+// Channels and endpoint records nothing uses any more are kept only up to
+// max_idle_channels: stubs to ever new endpoints do not grow the Client,
+// and what a stub in use holds stays.
+TEST_P(StubTest, IdleChannelsAreBounded) {
+  Client client(testing::Transport(GetParam(), {.max_idle_channels = 3}));
+  korbtest::EchoStub kept(client, ref_);
+  ASSERT_THAT(kept.Echo(Text("x")), IsOk());
+  for (int port = 1; port <= 20; ++port) {
+    Ref elsewhere(ref_.type(), {HostPort{"127.0.0.1", static_cast<uint16_t>(port)}},
+                  ref_.adapter(), ref_.id());
+    korbtest::EchoStub dropped(client, elsewhere);
+  }
+  EXPECT_LE(client.channel_count(), 4u);  // three idle and the one `kept` holds
+  EXPECT_LE(client.health_count(), 4u);
+  EXPECT_THAT(kept.Echo(Text("still")), IsOk());
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, StubTest, ::testing::Bool(), testing::TransportName);
 
 }  // namespace
 }  // namespace korb

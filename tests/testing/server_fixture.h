@@ -44,7 +44,9 @@ class ServerFixture : public ::testing::Test {
   // Waits until the adapter's policies hold `n` queued calls; false after 30 s.
   bool AwaitQueued(size_t n) { return AwaitQueuedCalls(*adapter_, n); }
 
-  Client client_;
+  // Over gRPC, as the fixture's name says (a collocated client would skip
+  // it: tests/client/collocated_test.cc).
+  Client client_{ClientOptions{.collocated_calls = false}};
   std::unique_ptr<ObjectServer> server_;
   ObjectAdapter* adapter_ = nullptr;
 };

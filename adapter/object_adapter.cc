@@ -207,8 +207,8 @@ std::vector<ActiveObjectInfo> AdapterImpl::ListActiveObjects(absl::string_view a
   for (const auto& [id, object] : objects_) {
     if (id <= after) continue;
     if (page.size() == limit && !(id < page.front().id)) continue;
-    // Set once the servant is in place (explicit activation, incarnation).
-    const InterfaceInfo* interface = object->ready_interface.load(std::memory_order_acquire);
+    // Known once the servant is in place (explicit activation, incarnation).
+    const InterfaceInfo* interface = object->known_interface();
     page.push_back({id, interface == nullptr ? "" : std::string(interface->name)});
     std::push_heap(page.begin(), page.end(), id_less);
     if (page.size() > limit) {

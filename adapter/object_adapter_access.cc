@@ -43,10 +43,10 @@ const MethodInfo* AdapterImpl::KnownMethod(absl::string_view id,
   {
     ReaderMutexLock lock(&mu_);
     if (auto it = objects_.find(id); it != objects_.end()) {
-      interface = it->second->ready_interface.load(std::memory_order_acquire);
+      interface = it->second->known_interface();
     } else if (auto it = default_servants_.find(ServiceOfMethodPath(method_path));
                it != default_servants_.end()) {
-      interface = it->second->ready_interface.load(std::memory_order_acquire);
+      interface = it->second->known_interface();
     }
   }
   if (interface == nullptr) return nullptr;

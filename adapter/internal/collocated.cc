@@ -123,6 +123,10 @@ std::vector<HostPort> LocalServers::NamesOf(absl::string_view listen_host,
 // --- CollocatedCall -------------------------------------------------------------
 
 std::shared_ptr<CollocatedCall> CollocatedCall::Open(const HostPort& endpoint) {
+  // A TLS endpoint is called over the network: the server then sees the
+  // caller's verified certificate, which its access control may require; a
+  // collocated call has no handshake and so no identity.
+  if (endpoint.tls) return nullptr;
   LocalServer* server = TheRegistry().Open(endpoint);
   if (server == nullptr) return nullptr;
   return std::make_shared<CollocatedCall>(OpenTag(), server);

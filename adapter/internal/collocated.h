@@ -137,6 +137,13 @@ class CollocatedCall final : public Inbound, public Responder {
   std::optional<absl::string_view> Metadata(absl::string_view key) const override;
   MetadataList CopyMetadata() const override;
   absl::string_view Peer() const override { return peer; }
+  // No transport security and no certificate: an anonymous caller (TLS
+  // endpoints are never called collocated).
+  PeerIdentity Identity() const override {
+    PeerIdentity identity;
+    identity.address = peer;
+    return identity;
+  }
   bool IsCancelled() const override {
     return (state_.load(std::memory_order_acquire) & kAbandoned) != 0;
   }

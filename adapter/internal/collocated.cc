@@ -1,5 +1,7 @@
 #include "adapter/internal/collocated.h"
 
+#include "client/internal/collocation.h"
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -95,7 +97,22 @@ std::string HostName() {
 
 }  // namespace
 
+namespace {
+
+// What the client library reaches collocated calls through
+// (client/internal/collocation.h): it cannot link this library itself.
+const CollocationOps kCollocationOps = {
+    .open = [](const HostPort& endpoint) { return CollocatedCall::Open(endpoint); },
+    .start = [](std::shared_ptr<CollocatedCall> call) { CollocatedCall::Start(std::move(call)); },
+    .on_end = [](CollocatedCall& call, std::function<void()> done) { call.OnEnd(std::move(done)); },
+    .abandon = [](CollocatedCall& call, absl::Status status) { call.Abandon(std::move(status)); },
+    .wait = [](CollocatedCall& call, absl::Time deadline) { call.Wait(deadline); },
+};
+
+}  // namespace
+
 void LocalServers::Register(ServerImpl* server, const std::vector<HostPort>& names) {
+  InstallCollocationOps(&kCollocationOps);
   TheRegistry().Register(server, names);
 }
 

@@ -1,3 +1,4 @@
+#include "client/internal/collocation.h"
 #include "client/internal/call_plan.h"
 
 #include <algorithm>
@@ -207,7 +208,7 @@ absl::Status CallPlan::Start(grpc::ClientContext* context) {
 
 std::shared_ptr<CollocatedCall> CallPlan::OpenLocal() const {
   if (!params_.collocated) return nullptr;
-  return CollocatedCall::Open(endpoint());
+  return OpenCollocated(endpoint());
 }
 
 absl::Status CallPlan::StartLocal(const std::shared_ptr<CollocatedCall>& call,

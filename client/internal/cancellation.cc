@@ -1,3 +1,4 @@
+#include "client/internal/collocation.h"
 #include "client/internal/cancellation.h"
 
 #include "absl/time/clock.h"
@@ -16,7 +17,7 @@ void CancellationToken::Cancel() {
     for (const auto& [key, call] : state_->local_calls) local.push_back(call);
   }
   // gRPC's words for a call its client cancelled.
-  for (const auto& call : local) call->Abandon(absl::CancelledError("Cancelled"));
+  for (const auto& call : local) AbandonCollocated(*call, absl::CancelledError("Cancelled"));
 }
 
 bool CancellationToken::cancelled() const {

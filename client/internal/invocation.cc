@@ -1,3 +1,4 @@
+#include "client/internal/collocation.h"
 #include "client/internal/invocation.h"
 
 #include <optional>
@@ -92,11 +93,11 @@ class AsyncRun {
       TimerQueue& timers = plan_->client().timers();
       deadline_timer_ = timers.Reserve();
       timers.Schedule(deadline_timer_, deadline, [local] {
-        local->Abandon(absl::DeadlineExceededError("Deadline Exceeded"));
+        AbandonCollocated(*local, absl::DeadlineExceededError("Deadline Exceeded"));
       });
     }
-    local->OnEnd([this] { AttemptedLocal(); });
-    CollocatedCall::Start(std::move(local));
+    OnCollocatedEnd(*local, [this] { AttemptedLocal(); });
+    StartCollocated(std::move(local));
   }
 
   void AttemptedLocal() {
@@ -158,8 +159,8 @@ absl::StatusOr<grpc::ByteBuffer> RunBlocking(CallPlan& plan, const grpc::ByteBuf
     if (std::shared_ptr<CollocatedCall> local = plan.OpenLocal()) {
       status = plan.StartLocal(local, request);
       if (!status.ok()) return status;
-      CollocatedCall::Start(local);
-      local->Wait(plan.attempt_deadline());
+      StartCollocated(local);
+      WaitCollocated(*local, plan.attempt_deadline());
       if (plan.FinishLocal(*local)) return plan.TakeResult();
       continue;
     }

@@ -3,13 +3,17 @@
 #   run_standalone.sh installed    <korb-src> <korb-build> <work-dir>
 #     installs the already built Korb into <work-dir>/prefix (cmake --install),
 #     then builds the example with find_package(korb)
-#   run_standalone.sh subdirectory <korb-src> <korb-build> <work-dir>
-#     builds the example with add_subdirectory(<korb-src>): Korb is compiled
-#     again, only the targets the example needs
+#   run_standalone.sh subdirectory <korb-src> <korb-build> <work-dir> <server>
+#     builds the example's client with add_subdirectory(<korb-src>): Korb's
+#     client library and protoc-gen-korb are compiled again (the server
+#     library is not, to keep a cold CI run short), and it calls <server>,
+#     the greeter_server the installed mode built
 # Then: the server prints a reference, the client greets through it, and the
 # client is checked to contain no server side and no SQLite.
 set -euo pipefail
 mode=$1 src=$2 korb_build=$3 work=$4
+server_program=$work/build/greeter_server
+targets=(greeter_server greeter_client)
 rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -33,13 +37,16 @@ case "$mode" in
       fail "pkg-config's first -I ($pc_include) does not hold korb/client/client.h"
     configure_args+=(-DCMAKE_PREFIX_PATH="$work/prefix") ;;
   subdirectory)
+    server_program=${5:?subdirectory mode needs the server program}
+    [[ -x "$server_program" ]] || fail "no $server_program: run packaging_installed first"
+    targets=(greeter_client)
     configure_args+=(-DKORB_SOURCE_DIR="$src") ;;
   *) fail "unknown mode $mode" ;;
 esac
 
 cmake "${configure_args[@]}" > "$work/configure.log" 2>&1 ||
   { cat "$work/configure.log"; fail "configure ($mode)"; }
-cmake --build "$work/build" -j 2 --target greeter_server greeter_client > "$work/build.log" 2>&1 ||
+cmake --build "$work/build" -j 2 --target "${targets[@]}" > "$work/build.log" 2>&1 ||
   { tail -50 "$work/build.log"; fail "build ($mode)"; }
 echo "standalone ($mode): configured and built in $(( $(date +%s) - start )) s"
 
@@ -51,7 +58,7 @@ if ldd "$work/build/greeter_client" | grep -q sqlite; then
   fail "greeter_client links SQLite"
 fi
 
-"$work/build/greeter_server" > "$work/server.out" 2> "$work/server.err" &
+"$server_program" > "$work/server.out" 2> "$work/server.err" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
 ref=""

@@ -129,6 +129,7 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   }
 
   std::unique_ptr<ServerImpl> server(new ServerImpl());
+  server->max_receive_message_bytes_ = options.max_receive_message_bytes;
   // Counted from before the port opens: no call can arrive earlier.
   server->startup_ends_ = absl::Now() + options.startup_window;
   grpc::ServerBuilder builder;

@@ -69,7 +69,9 @@ class ObjectAdapterTest : public ::testing::TestWithParam<Setup> {
     return client_.Channel(server_->endpoints().front());
   }
 
-  Client client_;
+  // Over gRPC: a collocated call to an inline adapter would run the servant
+  // on the calling thread (tests/client/collocated_test.cc).
+  Client client_{ClientOptions{.collocated_calls = false}};
   std::unique_ptr<ObjectServer> server_;
   ObjectAdapter* adapter_ = nullptr;
 };

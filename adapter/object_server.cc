@@ -202,6 +202,7 @@ absl::StatusOr<std::unique_ptr<ServerImpl>> ServerImpl::Start(ObjectServerOption
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<ServerImpl> server(new ServerImpl());
+  server->max_receive_message_bytes_ = options.max_receive_message_bytes;
   // Counted from before the port opens: no call can arrive earlier.
   server->startup_ends_ = absl::Now() + options.startup_window;
   server->max_request_bytes_ = options.max_request_bytes_in_flight;

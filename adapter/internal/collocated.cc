@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapter/internal/server_impl.h"
 #include "common/sync.h"
@@ -168,6 +169,16 @@ void CollocatedCall::Publish(uint32_t outcome) {
 void CollocatedCall::Start(std::shared_ptr<CollocatedCall> call) {
   CollocatedCall& self = *call;
   if (self.state_.load(std::memory_order_acquire) & kClaimed) return;  // abandoned already
+  const int limit = self.server_->server->max_receive_message_bytes();
+  if (limit >= 0 && self.payload.Length() > static_cast<size_t>(limit)) {
+    // As the server's gRPC refuses it, before the pipeline sees it.
+    if (self.Claim()) {
+      self.status_ = absl::ResourceExhaustedError(absl::StrCat(
+          "Received message larger than max (", self.payload.Length(), " vs. ", limit, ")"));
+      self.Publish(kAnswered);
+    }
+    return;
+  }
   self.self_ = std::move(call);
   Request& request = self.call_.request;
   request.method_path = self.method_path;

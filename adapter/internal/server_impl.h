@@ -55,6 +55,9 @@ class ServerImpl final : public ObjectServer {
   ObjectAdapter* FindAdapter(absl::string_view name) const override ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<std::string> AdapterNames() const override ABSL_LOCKS_EXCLUDED(mu_);
   const std::vector<HostPort>& endpoints() const override { return endpoints_; }
+  // ObjectServerOptions::max_receive_message_bytes (-1: none), which the
+  // collocated transport applies as gRPC does.
+  int max_receive_message_bytes() const { return max_receive_message_bytes_; }
   void Shutdown(absl::Duration grace) override ABSL_LOCKS_EXCLUDED(mu_);
   void Wait() const override;
 
@@ -92,6 +95,7 @@ class ServerImpl final : public ObjectServer {
   std::vector<std::unique_ptr<InterfaceService>> interface_services_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::vector<HostPort> endpoints_;
+  int max_receive_message_bytes_ = -1;
   // Until then an unknown adapter is "not created yet" (transient).
   absl::Time startup_ends_ = absl::InfinitePast();
   // Request payload bytes of calls between Accept() and their reply.

@@ -71,7 +71,8 @@ class ObjectServerGrpcTest : public ::testing::TestWithParam<Setup> {
     return client_.Channel(server_->endpoints().front());
   }
 
-  Client client_;
+  // Over gRPC, never collocated: this file tests the gRPC transport.
+  Client client_{ClientOptions{.collocated_calls = false}};
   std::unique_ptr<ObjectServer> server_;
   ObjectAdapter* adapter_ = nullptr;
 };
@@ -216,7 +217,7 @@ TEST(ObjectServer, OversizedRequestIsRefused) {
   absl::StatusOr<Ref> ref = (*adapter)->Activate("e", std::make_shared<EchoImpl>());
   ASSERT_THAT(ref, IsOk());
   ASSERT_THAT((*adapter)->Resume(), IsOk());
-  Client client;
+  Client client({.collocated_calls = false});
   korbtest::EchoStub stub(client, *ref);
   EXPECT_THAT(stub.Echo(Text(std::string(4096, 'x'))),
               StatusIs(absl::StatusCode::kResourceExhausted));
@@ -238,7 +239,7 @@ TEST(ObjectServer, ListensOnSeveralEndpoints) {
   ASSERT_THAT(ref, IsOk());
   ASSERT_THAT((*adapter)->Resume(), IsOk());
   ASSERT_EQ(ref->endpoints(), (*server)->endpoints());
-  Client client;
+  Client client({.collocated_calls = false});
   for (const HostPort& endpoint : ref->endpoints()) {
     Ref one = *ref;
     one.set_endpoints({endpoint});

@@ -26,7 +26,8 @@ TEST_F(SchedulingOverGrpcTest, ThreadPerConnectionTellsPrivateClientsApart) {
   absl::StatusOr<Ref> ref = adapter_->Activate("o", servant);
   ASSERT_THAT(ref, IsOk());
   {
-    Client first, second;
+    // Over gRPC, never collocated: connections are what this test is about.
+    Client first({.collocated_calls = false}), second({.collocated_calls = false});
     korbtest::EchoStub a(first, *ref), b(second, *ref);
     Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));
     ASSERT_TRUE(servant->AwaitRunning(1));
@@ -42,6 +43,7 @@ TEST_F(SchedulingOverGrpcTest, ThreadPerConnectionTellsPrivateClientsApart) {
   ASSERT_THAT(ref, IsOk());
   ClientOptions private_options;
   private_options.private_connections = true;
+  private_options.collocated_calls = false;
   Client first(private_options), second(private_options);
   korbtest::EchoStub a(first, *ref), b(second, *ref);
   Future<korbtest::EchoReply> fa = a.EchoAsync(Text("block-a"));

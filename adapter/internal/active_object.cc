@@ -1,11 +1,11 @@
 #include "adapter/internal/active_object.h"
 
 #include <cstdlib>
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 namespace korb::internal {
 
@@ -135,7 +135,7 @@ absl::Status ActiveObject::FinishEtherealization() {
 
 void CheckTransition(const absl::Status& status) {
   if (status.ok()) return;
-  std::cerr << "korb: illegal object lifecycle transition: " << status << std::endl;
+  KORB_LOG(kError, "adapter") << "illegal object lifecycle transition: " << status;
 #ifndef NDEBUG
   std::abort();
 #endif

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/wire.h"
 
@@ -247,11 +248,22 @@ absl::StatusOr<korb::Empty> AdminImpl::ShutdownServer(CallContext&,
 }
 
 absl::StatusOr<LogLevel> AdminImpl::GetLogLevel(CallContext&, const korb::Empty&) {
-  return absl::UnimplementedError(
-      "log levels need Korb's logging seam (common/log.h), which this build does not have");
+  LogLevel reply;
+  for (const ComponentLevel& current : LogLevels()) {
+    ComponentLogLevel* entry = reply.add_components();
+    entry->set_component(current.component);
+    entry->set_level(LogLevelName(current.level));
+  }
+  return reply;
 }
 
-absl::StatusOr<LogLevel> AdminImpl::SetLogLevel(CallContext& context, const LogLevel&) {
+absl::StatusOr<LogLevel> AdminImpl::SetLogLevel(CallContext& context, const LogLevel& request) {
+  absl::StatusOr<korb::LogLevel> level = ParseLogLevel(request.level());
+  if (!level.ok()) return WithErrorKind(level.status(), ErrorKind::kBadRequest);
+  const std::string component = request.component().empty() ? "*" : request.component();
+  if (absl::Status set = korb::SetLogLevel(component, *level); !set.ok()) {
+    return WithErrorKind(set, ErrorKind::kBadRequest);
+  }
   return GetLogLevel(context, korb::Empty());
 }
 

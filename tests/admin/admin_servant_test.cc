@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "adapter/object_server.h"
 #include "client/client.h"
+#include "common/log.h"
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -318,12 +319,44 @@ TEST_F(AdminTest, ShutdownServerCallsTheProgramsHookWithTheGrace) {
   EXPECT_EQ(asked, absl::Milliseconds(1500));
 }
 
-TEST_F(AdminTest, LogLevelIsUnimplementedWithoutTheLoggingSeam) {
-  EXPECT_THAT(admin_->GetLogLevel(korb::Empty()).status(),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("common/log.h")));
-  LogLevel level;
-  level.set_level("debug");
-  EXPECT_THAT(admin_->SetLogLevel(level).status(), StatusIs(absl::StatusCode::kUnimplemented));
+// The level of `component` in a GetLogLevel/SetLogLevel reply, or "".
+std::string LevelOf(const LogLevel& reply, const std::string& component) {
+  for (const ComponentLogLevel& entry : reply.components()) {
+    if (entry.component() == component) return entry.level();
+  }
+  return "";
+}
+
+TEST_F(AdminTest, LogLevelsAreReadAndSetPerComponent) {
+  const absl::StatusOr<korb::LogLevel> adapter_before = korb::GetLogLevel("adapter");
+  const absl::StatusOr<korb::LogLevel> client_before = korb::GetLogLevel("client");
+  ASSERT_THAT(adapter_before, IsOk());
+  ASSERT_THAT(client_before, IsOk());
+
+  absl::StatusOr<LogLevel> levels = admin_->GetLogLevel(korb::Empty());
+  ASSERT_THAT(levels, IsOk());
+  EXPECT_EQ(levels->components_size(), static_cast<int>(std::size(kLogComponents)));
+  EXPECT_EQ(LevelOf(*levels, "adapter"), LogLevelName(*adapter_before));
+
+  LogLevel request;
+  request.set_component("adapter");
+  request.set_level("trace");
+  absl::StatusOr<LogLevel> set = admin_->SetLogLevel(request);
+  ASSERT_THAT(set, IsOk());
+  EXPECT_EQ(LevelOf(*set, "adapter"), "trace");
+  EXPECT_EQ(*korb::GetLogLevel("adapter"), korb::LogLevel::kTrace);
+  EXPECT_EQ(*korb::GetLogLevel("client"), *client_before) << "only the named component changes";
+
+  request.set_component("no-such-component");
+  EXPECT_THAT(admin_->SetLogLevel(request).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_component("adapter");
+  request.set_level("loud");
+  EXPECT_THAT(admin_->SetLogLevel(request).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(*korb::GetLogLevel("adapter"), korb::LogLevel::kTrace) << "a bad request changes nothing";
+
+  ASSERT_THAT(korb::SetLogLevel("adapter", *adapter_before), IsOk());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ absl::StatusOr<Ref> Serve(ObjectServer& server, ServeOptions options) {
   adapter_options.threading.max_queued_calls = options.max_queued_calls;
   // The reference depends only on the endpoint: korbctl builds it from one.
   adapter_options.lifespan = Lifespan::kPersistent;
+  adapter_options.access = options.access;
   ASSIGN_OR_RETURN(ObjectAdapter * adapter,
                    server.CreateAdapter(std::string(kAdapterName), adapter_options));
   ASSIGN_OR_RETURN(Ref ref,

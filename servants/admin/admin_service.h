@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapter/access_control.h"
 #include "adapter/object_server.h"
 #include "common/ref.h"
 
@@ -46,6 +47,13 @@ struct ServeOptions {
   // grace period); beyond it calls queue, up to max_queued_calls.
   int max_threads = 8;
   size_t max_queued_calls = 256;
+  // Who may call the admin object (adapter/access_control.h). The default
+  // has no rule and lets every caller in: wherever others can reach the
+  // port, name the operators (mTLS identities, or an Authenticator's
+  // principals) in `callers`, and perhaps monitoring in `readonly_callers`
+  // (the readonly operations only). Also settable later through
+  // FindAdapter("korb-admin")->SetAccessPolicy().
+  AccessPolicy access{};
 };
 
 // Creates the adapter and activates the admin object over `server` (which

@@ -319,6 +319,19 @@ TEST_F(AdminTest, ShutdownServerCallsTheProgramsHookWithTheGrace) {
   EXPECT_EQ(asked, absl::Milliseconds(1500));
 }
 
+// ServeOptions::access puts the admin object behind access control: here
+// only readonly operations for everyone, the rest for "cn:operator" (whom
+// this plaintext, certificate-less caller is not).
+TEST_F(AdminTest, AccessPolicyGuardsTheAdminObject) {
+  server_->Shutdown();
+  StartWith({.access = {.callers = {"cn:operator"}, .readonly_callers = {"*"}}});
+  EXPECT_THAT(admin_->GetServerInfo(korb::Empty()).status(), IsOk());
+  absl::StatusOr<AdapterInfo> held = admin_->Hold(Adapter("app"));
+  EXPECT_THAT(held.status(), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(ErrorKindOf(held.status()), ErrorKind::kPermissionDenied);
+  EXPECT_EQ(app_->state(), AdapterState::kActive) << "a denied call ran";
+}
+
 // The level of `component` in a GetLogLevel/SetLogLevel reply, or "".
 std::string LevelOf(const LogLevel& reply, const std::string& component) {
   for (const ComponentLogLevel& entry : reply.components()) {

@@ -324,12 +324,15 @@ TEST_F(AdminTest, ShutdownServerCallsTheProgramsHookWithTheGrace) {
 // this plaintext, certificate-less caller is not).
 TEST_F(AdminTest, AccessPolicyGuardsTheAdminObject) {
   server_->Shutdown();
-  StartWith({.access = {.callers = {"cn:operator"}, .readonly_callers = {"*"}}});
+  ServeOptions options;
+  options.access.callers = {"cn:operator"};
+  options.access.readonly_callers = {"*"};
+  StartWith(std::move(options));
   EXPECT_THAT(admin_->GetServerInfo(korb::Empty()).status(), IsOk());
   absl::StatusOr<AdapterInfo> held = admin_->Hold(Adapter("app"));
   EXPECT_THAT(held.status(), StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(ErrorKindOf(held.status()), ErrorKind::kPermissionDenied);
-  EXPECT_EQ(app_->state(), AdapterState::kActive) << "a denied call ran";
+  EXPECT_EQ(app_->state(), korb::AdapterState::kActive) << "a denied call ran";
 }
 
 // The level of `component` in a GetLogLevel/SetLogLevel reply, or "".

@@ -62,10 +62,13 @@ ReplyCache::Claim ReplyCache::Begin(absl::string_view object, absl::string_view 
     ++total_;
     return Claim::kNew;
   }
+  // While the first claim runs, any other claim waits ("retry later"): the
+  // first may be an attempt whose connection broke mid-request, whose body
+  // is not the call's, and which will be abandoned.
+  if (!entry.done) return Claim::kInProgress;
   if (entry.operation != fingerprint.operation || entry.body_digest != fingerprint.body_digest) {
     return Claim::kConflict;
   }
-  if (!entry.done) return Claim::kInProgress;
   *reply = entry.reply;
   return Claim::kDone;
 }

@@ -6,10 +6,13 @@
 // runs, naming what it is (its operation and a digest of its request body).
 // The first claim executes and then Complete()s with its reply (or
 // Abandon()s if the operation did not run, so that a retry may run it);
-// later claims of (X, R) for the same call get the stored reply (kDone) or,
-// while the first is still executing, kInProgress; a claim of (X, R) for
-// another operation or another body is kConflict: a request id names one
-// logical call, and a reply is never handed to a different call.
+// while the first is still executing, later claims of (X, R) get
+// kInProgress; once it completed, a claim for the same call gets the stored
+// reply (kDone) and one for another operation or another body kConflict: a
+// request id names one logical call, and a reply is never handed to a
+// different call. (While it runs, the first claim may be an attempt whose
+// connection broke mid-request: its body is not the call's, so a differing
+// claim then only waits.)
 //
 // Bounds (every one a client can push against): a stored reply is kept for
 // `ttl` after it completed; each object keeps at most `max_per_object`, all

@@ -110,13 +110,27 @@ TEST_F(ReplyCacheTest, RequestIdOfAnotherCallIsAConflict) {
   const CallFingerprint other_operation{.operation = "/bank.Account/Withdraw", .body_digest = 7};
   const CallFingerprint other_body{.operation = kCall.operation, .body_digest = 8};
   ASSERT_EQ(cache.Begin("a", "r1", kCall, &out), ReplyCache::Claim::kNew);
-  // While it runs, and after it completed: never another call's reply.
-  EXPECT_EQ(cache.Begin("a", "r1", other_operation, &out), ReplyCache::Claim::kConflict);
+  // While it runs, any other claim waits (the running one may be a broken
+  // attempt); once it completed, another call under its id is a conflict.
+  EXPECT_EQ(cache.Begin("a", "r1", other_operation, &out), ReplyCache::Claim::kInProgress);
   cache.Complete("a", "r1", Reply("deposited"));
   EXPECT_EQ(cache.Begin("a", "r1", other_operation, &out), ReplyCache::Claim::kConflict);
   EXPECT_EQ(cache.Begin("a", "r1", other_body, &out), ReplyCache::Claim::kConflict);
   EXPECT_EQ(cache.Begin("a", "r1", kCall, &out), ReplyCache::Claim::kDone);
   EXPECT_EQ(out.message, "deposited");
+}
+
+// An attempt whose connection broke mid-request claims the id with a body
+// that is not the call's; the retry with the real body waits, and runs once
+// the broken attempt is abandoned (ReplicaEndToEnd.CutConnectionsDepositOnce).
+TEST_F(ReplyCacheTest, RetryAfterABrokenAttemptRunsOnceItIsAbandoned) {
+  ReplyCache cache = Make({});
+  CachedReply out;
+  const CallFingerprint broken{.operation = kCall.operation, .body_digest = 0};
+  ASSERT_EQ(cache.Begin("a", "r1", broken, &out), ReplyCache::Claim::kNew);
+  EXPECT_EQ(cache.Begin("a", "r1", kCall, &out), ReplyCache::Claim::kInProgress);
+  cache.Abandon("a", "r1");
+  EXPECT_EQ(cache.Begin("a", "r1", kCall, &out), ReplyCache::Claim::kNew);
 }
 
 TEST_F(ReplyCacheTest, BodyDigestDependsOnTheBytesNotTheirSlices) {

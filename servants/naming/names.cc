@@ -4,7 +4,6 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -14,14 +13,9 @@
 namespace korb::naming {
 namespace {
 
-// Names appear in error messages: print at most a bounded, escaped prefix of
-// hostile input.
-std::string Quote(absl::string_view s) {
-  constexpr size_t kShown = 80;
-  std::string out = "\"" + absl::CHexEscape(s.substr(0, kShown));
-  if (s.size() > kShown) absl::StrAppend(&out, "...");
-  return out + "\"";
-}
+// Names appear in error messages: a bounded, escaped prefix of hostile
+// input, as everywhere in Korb (korb::Echo).
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", Echo(s), "\""); }
 
 }  // namespace
 

@@ -10,21 +10,38 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 
 namespace korb::testing {
 
-absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& argv) {
+absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
+                                             const std::vector<std::string>& extra_env) {
+  // Built before fork(): the child of a threaded process may only call
+  // async-signal-safe functions, so it gets its arguments ready-made.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> env;
+  auto overridden = [&](absl::string_view entry) {
+    absl::string_view name = entry.substr(0, entry.find('='));
+    for (const std::string& e : extra_env) {
+      if (absl::string_view(e).substr(0, e.find('=')) == name) return true;
+    }
+    return false;
+  };
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!overridden(*e)) env.push_back(*e);
+  }
+  for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(strerror(errno));
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(strerror(errno));
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
   close(fds[1]);

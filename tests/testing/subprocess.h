@@ -22,8 +22,10 @@ namespace korb::testing {
 
 class Subprocess {
  public:
-  // Runs argv[0] with `argv`; its stdout is readable through ReadLine().
-  static absl::StatusOr<Subprocess> Start(const std::vector<std::string>& argv);
+  // Runs argv[0] with `argv` and this process's environment plus `extra_env`
+  // ("NAME=value", replacing an inherited NAME); its stdout is readable through ReadLine().
+  static absl::StatusOr<Subprocess> Start(const std::vector<std::string>& argv,
+                                          const std::vector<std::string>& extra_env = {});
 
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&&) = delete;

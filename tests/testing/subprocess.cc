@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,11 +36,16 @@ absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& arg
   }
   for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
   env.push_back(nullptr);
+  const pid_t parent = getpid();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(strerror(errno));
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(strerror(errno));
   if (pid == 0) {
+    // A test that crashes or is killed by ctest's timeout must not leave its
+    // servers running (holding ports and CPU for the next tests).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
     dup2(fds[1], STDOUT_FILENO);
     execve(args[0], args.data(), env.data());
     _exit(127);

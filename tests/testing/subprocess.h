@@ -1,6 +1,10 @@
 // A child process for end-to-end tests: started with its standard output on a
 // pipe, read line by line with a deadline, stopped by PID.
 //
+// The child is killed (SIGKILL) when the thread that started it ends, so a
+// test that crashes leaves no server behind: start children from the test's
+// own thread, not from a short-lived helper thread.
+//
 // Thread-compatible.
 //
 // Usage:
